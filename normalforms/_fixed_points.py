@@ -1,0 +1,202 @@
+r"""Fixed-point branches and period-2 cycles of a form, with multipliers,
+existence and stability intervals in g, and g-derivatives.
+
+A branch h*(g) solves f(h*, g) = h*.  Its multipliers are the eigenvalues of
+f_h(h*, g); it is stable where all have modulus < 1.  By the implicit
+function theorem dh*/dg = (I - f_h)^(-1) f_g (Kuznetsov 2004, sec. 4.2),
+which the tests compare with the derivative of the branch expression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+from sympy.calculus.util import continuous_domain
+
+from ._form import NormalForm
+
+__all__ = ["FixedPointBranch", "fixed_points", "period_two_points"]
+
+
+@dataclass(frozen=True)
+class FixedPointBranch:
+    """One branch of fixed points (or one period-2 cycle) as a function of g.
+
+    Attributes
+    ----------
+    point : tuple of sympy.Expr
+        h*(g) (for a cycle: its first point).
+    cycle : tuple of tuple of sympy.Expr
+        The points of the orbit (one for a fixed point, two for a 2-cycle).
+    multipliers : list of sympy.Expr
+        Eigenvalues of the (cycle) Jacobian at the branch.
+    existence : sympy.Set or None
+        Real g where the branch is real (None if sympy cannot decide).
+    stable : sympy.Set or None
+        Subset of ``existence`` where every multiplier has modulus < 1.
+    derivative : tuple of sympy.Expr
+        dh*/dg.
+    """
+
+    form: NormalForm
+    point: tuple
+    cycle: tuple
+    multipliers: list
+    existence: Any
+    stable: Any
+    derivative: tuple
+    period: int = 1
+    notes: list = field(default_factory=list)
+
+    def __str__(self) -> str:
+        pt = self.point[0] if len(self.point) == 1 else self.point
+        kind = "fixed point" if self.period == 1 else "2-cycle through"
+        mult = ", ".join(sp.sstr(m) for m in self.multipliers)
+        return (
+            f"{kind} {pt}: multiplier(s) {mult}; exists for {self.form.param} in {self.existence}; "
+            f"stable for {self.form.param} in {self.stable}"
+        )
+
+
+def _real_domain(exprs: tuple, g: sp.Symbol) -> Any:
+    domain = sp.S.Reals
+    for e in exprs:
+        if e.has(sp.I) and sp.simplify(sp.im(e)) != 0 and not e.has(sp.sqrt):
+            return None
+        try:
+            domain = domain.intersect(continuous_domain(e, g, sp.S.Reals))
+        except (NotImplementedError, ValueError, TypeError):
+            return None
+    return domain
+
+
+def _modulus_below_one(mu: sp.Expr, g: sp.Symbol, domain: Any) -> Any:
+    re, im = (sp.simplify(part) for part in mu.as_real_imag())
+    try:
+        if im == 0:
+            inside = sp.solveset(mu - 1 < 0, g, domain).intersect(sp.solveset(mu + 1 > 0, g, domain))
+        else:
+            inside = sp.solveset(sp.simplify(re**2 + im**2) - 1 < 0, g, domain)
+    except (NotImplementedError, ValueError, TypeError):
+        return None
+    if isinstance(inside, sp.ConditionSet):
+        return None
+    return inside
+
+
+def _stability(multipliers: list, g: sp.Symbol, existence: Any) -> Any:
+    if existence is None:
+        return None
+    stable = existence
+    for mu in multipliers:
+        part = _modulus_below_one(mu, g, existence)
+        if part is None:
+            return None
+        stable = stable.intersect(part)
+    return stable
+
+
+def _eigenvalues(M: sp.Matrix) -> list:
+    if M.shape == (1, 1):
+        return [sp.simplify(M[0, 0])]
+    vals = []
+    for val, mult in M.eigenvals().items():
+        vals.extend([sp.simplify(val)] * mult)
+    return vals
+
+
+def _branch_points(form: NormalForm, equations: list, unknowns: list) -> list:
+    try:
+        sols = sp.solve(equations, unknowns, dict=True)
+    except NotImplementedError:
+        raise ValueError(
+            f"sympy cannot solve f(h, {form.param}) = h for {form.name!r} in closed form; "
+            f"use the numeric layer's fixed-point finder"
+        ) from None
+    out = []
+    for sol in sols:
+        if not all(u in sol for u in unknowns):
+            continue  # a family of fixed points (e.g. f = h at one g) is not a branch
+        out.append(tuple(sp.simplify(sol[u]) for u in unknowns))
+    return out
+
+
+def fixed_points(form: NormalForm) -> list[FixedPointBranch]:
+    """Fixed-point branches h*(g) with multipliers, existence, stability and dh*/dg.
+
+    Examples
+    --------
+    >>> import normalforms as nf
+    >>> [str(b.point[0]) for b in nf.pitchfork().fixed_points()]
+    ['0', '-sqrt(g - 1)', 'sqrt(g - 1)']
+    """
+    g = form.param
+    x = sp.Matrix(form.state)
+    f = sp.Matrix(form.rhs)
+    jac = f.jacobian(x)
+    points = _branch_points(form, list(f - x), list(form.state))
+    branches = []
+    for pt in sorted(points, key=lambda p: sp.default_sort_key(p)):
+        sub = dict(zip(form.state, pt))
+        A = jac.xreplace(sub).applyfunc(sp.simplify)
+        mults = _eigenvalues(A)
+        existence = _real_domain(pt, g)
+        deriv = tuple(sp.simplify(sp.diff(c, g)) for c in pt)
+        branches.append(
+            FixedPointBranch(form, pt, (pt,), mults, existence, _stability(mults, g, existence), deriv)
+        )
+    return branches
+
+
+def period_two_points(form: NormalForm) -> list[FixedPointBranch]:
+    """Period-2 cycles {p, f(p)} (fixed points of f o f that are not fixed points of f).
+
+    The cycle multiplier is the eigenvalue set of f_h(f(p)) f_h(p).
+
+    Examples
+    --------
+    >>> import normalforms as nf
+    >>> [str(b.point[0]) for b in nf.period_doubling().period_two_points()]
+    ['-sqrt(g - 1)']
+    """
+    g = form.param
+    n = form.dim
+    x = sp.Matrix(form.state)
+    f = sp.Matrix(form.rhs)
+    jac = f.jacobian(x)
+    if n == 1:
+        h = form.state[0]
+        ff = f[0].xreplace({h: f[0]})
+        num = sp.factor(sp.numer(sp.together(ff - h)))
+        fixed = sp.factor(sp.numer(sp.together(f[0] - h)))
+        quotient, remainder = sp.div(sp.Poly(num, h), sp.Poly(fixed, h)) if num.is_polynomial(h) else (None, None)
+        if quotient is None or not remainder.is_zero:
+            raise ValueError("period-2 points are computed for polynomial scalar maps; use the numeric layer")
+        points = [(sp.simplify(r),) for r in sp.solve(quotient.as_expr(), h)]
+    else:
+        y = [sp.Symbol(f"{s.name}_2", real=True) for s in form.state]
+        image = f.xreplace(dict(zip(form.state, y)))
+        eqs = list(f - sp.Matrix(y)) + list(image - x)
+        try:
+            sols = sp.solve(eqs, list(form.state) + y, dict=True)
+        except NotImplementedError:
+            raise ValueError("sympy cannot solve for the 2-cycles of this map; use the numeric layer") from None
+        points = [tuple(sp.simplify(s[v]) for v in form.state) for s in sols if all(v in s for v in form.state)]
+        points = [p for p in points if sp.simplify(sp.Matrix(p) - f.xreplace(dict(zip(form.state, p)))) != sp.zeros(n, 1)]
+    cycles = []
+    seen = []
+    for pt in sorted(points, key=sp.default_sort_key):
+        image = tuple(sp.simplify(c) for c in f.xreplace(dict(zip(form.state, pt))))
+        if any(sp.simplify(sp.Matrix(image) - sp.Matrix(s)) == sp.zeros(n, 1) for s in seen):
+            continue  # the other point of a cycle already listed
+        seen.append(pt)
+        M = (jac.xreplace(dict(zip(form.state, image))) * jac.xreplace(dict(zip(form.state, pt)))).applyfunc(sp.simplify)
+        mults = _eigenvalues(M)
+        existence = _real_domain(pt + image, g)
+        deriv = tuple(sp.simplify(sp.diff(c, g)) for c in pt)
+        cycles.append(
+            FixedPointBranch(form, pt, (pt, image), mults, existence, _stability(mults, g, existence), deriv, period=2)
+        )
+    return cycles

@@ -1,0 +1,409 @@
+"""The :class:`NormalForm` object: a validated discrete-time map h_{t+1} = f(h_t, g)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+__all__ = ["NormalForm"]
+
+_NON_FINITE = (sp.S.NaN, sp.S.Infinity, sp.S.NegativeInfinity, sp.S.ComplexInfinity)
+_TRANSFORMS = standard_transformations
+
+
+def _split_names(spec: Any, what: str) -> tuple[str, ...]:
+    if isinstance(spec, sp.Symbol):
+        return (spec.name,)
+    if isinstance(spec, str):
+        names = tuple(n for n in spec.replace(",", " ").split() if n)
+    elif isinstance(spec, Iterable):
+        names = tuple(s.name if isinstance(s, sp.Symbol) else str(s) for s in spec)
+    else:
+        raise TypeError(
+            f"{what} must be a name, a sympy Symbol or a sequence of them "
+            f"(e.g. 'h' or ('x', 'y')); got {type(spec).__name__}"
+        )
+    if not names:
+        raise ValueError(f"{what} is empty; pass at least one name, e.g. 'h'")
+    for n in names:
+        if not n.isidentifier():
+            raise ValueError(
+                f"{what} name {n!r} is not a valid identifier; use names like 'h', 'x', 'y'"
+            )
+    return names
+
+
+def _to_exact(expr: sp.Expr) -> sp.Expr:
+    # Floats are replaced by the rationals they print as, so that the exact
+    # recurrence solver and rational-arithmetic tests see exact numbers.
+    floats = expr.atoms(sp.Float)
+    if not floats:
+        return expr
+    return expr.xreplace({f: sp.Rational(str(f)) for f in floats})
+
+
+class NormalForm:
+    r"""A map :math:`h_{t+1} = f(h_t, g)` with scalar or vector state.
+
+    The object validates the map once and then offers every symbolic
+    derivation of the toolkit as a method (tangent recursion, small-amplitude
+    series, :math:`\|\mathrm{sNTK}_g\|`, fixed points, bifurcations).
+
+    Parameters
+    ----------
+    rhs : str, sympy.Expr, or sequence of them
+        The right-hand side f.  One expression per state variable; a string is
+        parsed with the state and parameter names bound to real symbols.
+        Floating-point literals are replaced by the exact rationals they print
+        as (``0.1 -> 1/10``).
+    state : str or sequence of str, default ``"h"``
+        State variable names: ``"h"``, ``"x y"``, ``("x", "y")``.
+    param : str, default ``"g"``
+        The bifurcation parameter g.
+    g_star : number, optional
+        The critical parameter value g* (needed by the paper's figure-2 style
+        analyses; :meth:`bifurcations` finds it when it is not known).
+    name : str, optional
+        A label used when printing.
+    constants : mapping, optional
+        Values for any other symbol in ``rhs`` (e.g. ``{"eps": 0.01}``).
+    description : str, optional
+        Free text shown by :meth:`describe`.
+
+    Raises
+    ------
+    ValueError
+        If ``rhs`` contains a symbol other than the state and the parameter, a
+        non-finite constant (``oo``, ``zoo``, ``nan``), an undefined function, the
+        imaginary unit, or has a number of components different from the
+        number of state variables.
+
+    Examples
+    --------
+    >>> import normalforms as nf
+    >>> form = nf.NormalForm("g*h - h**3", name="pitchfork", g_star=1)
+    >>> form
+    NormalForm('g*h - h**3', state='h', param='g', g_star=1, name='pitchfork')
+    >>> print(form.latex())
+    h_{t+1} = g h_{t} - h_{t}^{3}
+    >>> nf.NormalForm("a*h", state="h", param="g")
+    Traceback (most recent call last):
+    ...
+    ValueError: the map contains the symbol 'a', which is neither the state (h) nor the parameter (g); give it a value with constants={'a': ...}, or make it the parameter with param='a'
+    """
+
+    def __init__(
+        self,
+        rhs: Any,
+        state: Any = "h",
+        param: Any = "g",
+        *,
+        g_star: Any = None,
+        name: str | None = None,
+        constants: Mapping[str, Any] | None = None,
+        description: str = "",
+    ) -> None:
+        state_names = _split_names(state, "state")
+        param_names = _split_names(param, "param")
+        if len(param_names) != 1:
+            raise ValueError(
+                f"param must be a single name such as 'g'; got {param_names} "
+                f"(codimension-one forms have one parameter)"
+            )
+        param_name = param_names[0]
+        if len(set(state_names)) != len(state_names):
+            raise ValueError(f"state names {state_names} repeat; give each state variable its own name")
+        if param_name in state_names:
+            raise ValueError(
+                f"the parameter {param_name!r} is also a state variable; pick a parameter name "
+                f"not in {state_names}"
+            )
+        self._state = tuple(sp.Symbol(n, real=True) for n in state_names)
+        self._param = sp.Symbol(param_name, real=True)
+        constants = dict(constants or {})
+        self._constants = {str(k): sp.sympify(v) for k, v in constants.items()}
+        for k, v in self._constants.items():
+            if v.free_symbols or v.has(*_NON_FINITE) or not v.is_real:
+                raise ValueError(
+                    f"constant {k!r} = {v} is not a finite real number; pass e.g. constants={{{k!r}: 0.01}}"
+                )
+        self._rhs = tuple(self._parse_rhs(rhs))
+        self._g_star = self._validate_g_star(g_star)
+        self.name = name if name is not None else "user map"
+        self.description = description
+
+    # ------------------------------------------------------------------ parsing
+    def _locals(self) -> dict[str, sp.Symbol]:
+        loc = {s.name: s for s in self._state}
+        loc[self._param.name] = self._param
+        return loc
+
+    def _parse_one(self, item: Any, index: int) -> sp.Expr:
+        loc = self._locals()
+        if isinstance(item, str):
+            try:
+                expr = parse_expr(item, local_dict=dict(loc), transformations=_TRANSFORMS)
+            except Exception as exc:  # parse_expr raises many types on bad user text
+                raise ValueError(
+                    f"could not parse component {index} {item!r}: {exc}; write it in "
+                    f"Python/sympy syntax, e.g. 'g*h - h**3'"
+                ) from None
+        else:
+            try:
+                expr = sp.sympify(item)
+            except (sp.SympifyError, TypeError) as exc:
+                raise ValueError(f"component {index} {item!r} is not an expression: {exc}") from None
+        if isinstance(expr, (tuple, list, sp.Tuple)):
+            raise ValueError(
+                f"component {index} parsed to a tuple; pass one expression per state variable"
+            )
+        if not isinstance(expr, sp.Expr):
+            raise ValueError(f"component {index} {item!r} is not an algebraic expression")
+        # Bind user symbols by name, whatever assumptions they were created with.
+        rename = {s: loc[s.name] for s in expr.free_symbols if s.name in loc}
+        rename.update(
+            {s: self._constants[s.name] for s in expr.free_symbols if s.name in self._constants}
+        )
+        expr = _to_exact(expr.xreplace(rename))
+        return expr
+
+    def _parse_rhs(self, rhs: Any) -> list[sp.Expr]:
+        if isinstance(rhs, sp.MatrixBase):
+            items = list(rhs)
+        elif isinstance(rhs, str):
+            items = [rhs]
+        elif isinstance(rhs, Sequence):
+            items = list(rhs)
+        else:
+            items = [rhs]
+        exprs = [self._parse_one(item, i) for i, item in enumerate(items)]
+        if len(exprs) == 1 and len(self._state) > 1 and isinstance(exprs[0], sp.Tuple):
+            exprs = list(exprs[0])
+        if len(exprs) != len(self._state):
+            names = ", ".join(s.name for s in self._state)
+            raise ValueError(
+                f"the map has {len(exprs)} component(s) but the state ({names}) has "
+                f"{len(self._state)}; pass one expression per state variable, in state order"
+            )
+        allowed = set(self._state) | {self._param}
+        for i, e in enumerate(exprs):
+            where = f"component {i} ({e})" if len(exprs) > 1 else f"the map ({e})"
+            if e.has(*_NON_FINITE):
+                bad = [a for a in _NON_FINITE if e.has(a)]
+                raise ValueError(
+                    f"{where} contains the non-finite constant {bad[0]}; check for a division "
+                    f"by zero or an infinite coefficient and pass finite numbers"
+                )
+            undefined = e.atoms(AppliedUndef)
+            if undefined:
+                fn = sorted(str(u.func) for u in undefined)[0]
+                raise ValueError(
+                    f"{where} calls the undefined function {fn!r}; use sympy functions "
+                    f"(sin, exp, tanh, ...) or write the function out"
+                )
+            if e.has(sp.I):
+                raise ValueError(
+                    f"{where} contains the imaginary unit; the map must be real - write a "
+                    f"complex map as two real components (state='x y')"
+                )
+            extra = sorted((s for s in e.free_symbols if s not in allowed), key=str)
+            if extra:
+                names = ", ".join(repr(s.name) for s in extra)
+                plural = "s" if len(extra) > 1 else ""
+                st = ", ".join(s.name for s in self._state)
+                example = extra[0].name
+                prefix = "the map" if len(exprs) == 1 else f"component {i}"
+                raise ValueError(
+                    f"{prefix} contains the symbol{plural} {names}, which "
+                    f"{'are' if plural else 'is'} neither the state ({st}) nor the parameter "
+                    f"({self._param.name}); give {'them values' if plural else 'it a value'} "
+                    f"with constants={{{example!r}: ...}}, or make it the parameter with "
+                    f"param={example!r}"
+                )
+        return exprs
+
+    def _validate_g_star(self, g_star: Any) -> sp.Expr | None:
+        if g_star is None:
+            return None
+        try:
+            value = _to_exact(sp.sympify(g_star))
+        except (sp.SympifyError, TypeError):
+            raise ValueError(f"g_star {g_star!r} is not a number; pass e.g. g_star=1") from None
+        if value.free_symbols or value.has(*_NON_FINITE) or value.is_real is not True:
+            raise ValueError(f"g_star must be a finite real number such as 1; got {g_star!r}")
+        return value
+
+    # ---------------------------------------------------------------- accessors
+    @classmethod
+    def from_expr(cls, rhs: Any, state: Any = "h", param: Any = "g", **kwargs: Any) -> "NormalForm":
+        """Build a form from an expression or a string (alias of the constructor).
+
+        Examples
+        --------
+        >>> import normalforms as nf
+        >>> nf.NormalForm.from_expr("r*h*(1-h)", state="h", param="r").param
+        r
+        """
+        return cls(rhs, state=state, param=param, **kwargs)
+
+    @property
+    def state(self) -> tuple[sp.Symbol, ...]:
+        """State symbols (real)."""
+        return self._state
+
+    @property
+    def param(self) -> sp.Symbol:
+        """The parameter symbol g (real)."""
+        return self._param
+
+    @property
+    def g_star(self) -> sp.Expr | None:
+        """The critical parameter value g*, if given."""
+        return self._g_star
+
+    @property
+    def dim(self) -> int:
+        """Number of state variables."""
+        return len(self._state)
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.dim == 1
+
+    @property
+    def rhs(self) -> tuple[sp.Expr, ...]:
+        """The components of f, in state order."""
+        return self._rhs
+
+    @property
+    def f(self) -> sp.Expr | sp.Matrix:
+        """f(h, g): an expression for a scalar form, a column Matrix otherwise."""
+        return self._rhs[0] if self.is_scalar else sp.Matrix(self._rhs)
+
+    @property
+    def f_h(self) -> sp.Expr | sp.Matrix:
+        """The state derivative (Jacobian) :math:`\\partial f / \\partial h`."""
+        jac = sp.Matrix(self._rhs).jacobian(sp.Matrix(self._state))
+        return jac[0, 0] if self.is_scalar else jac
+
+    @property
+    def f_g(self) -> sp.Expr | sp.Matrix:
+        """The parameter derivative :math:`\\partial f / \\partial g`."""
+        col = sp.Matrix([sp.diff(e, self._param) for e in self._rhs])
+        return col[0, 0] if self.is_scalar else col
+
+    def evaluate(self, h: Any, g: Any) -> sp.Expr | sp.Matrix:
+        """Exact value of f at a state ``h`` (scalar or sequence) and parameter ``g``."""
+        values = [h] if self.is_scalar and not isinstance(h, (list, tuple)) else list(h)
+        if len(values) != self.dim:
+            raise ValueError(f"state has {self.dim} component(s); got {len(values)}")
+        sub = {s: sp.sympify(v) for s, v in zip(self._state, values)}
+        sub[self._param] = sp.sympify(g)
+        out = [e.xreplace(sub) for e in self._rhs]
+        return out[0] if self.is_scalar else sp.Matrix(out)
+
+    # ----------------------------------------------------------------- printing
+    def _rhs_text(self) -> str:
+        if self.is_scalar:
+            return str(self._rhs[0])
+        return "(" + ", ".join(str(e) for e in self._rhs) + ")"
+
+    def __repr__(self) -> str:
+        state = self._state[0].name if self.is_scalar else " ".join(s.name for s in self._state)
+        parts = [repr(self._rhs_text()), f"state={state!r}", f"param={self._param.name!r}"]
+        if self._g_star is not None:
+            parts.append(f"g_star={self._g_star}")
+        parts.append(f"name={self.name!r}")
+        return f"NormalForm({', '.join(parts)})"
+
+    def __str__(self) -> str:
+        lines = []
+        for s, e in zip(self._state, self._rhs):
+            lines.append(f"{s.name}_(t+1) = {sp.sstr(e)}")
+        crit = f", g* = {self._g_star}" if self._g_star is not None else ""
+        head = f"{self.name} (parameter {self._param.name}{crit})"
+        return head + "\n  " + "\n  ".join(lines)
+
+    def latex(self) -> str:
+        r"""The map as LaTeX, with time subscripts: ``h_{t+1} = g h_{t} - h_{t}^{3}``."""
+        at_t = {s: sp.Symbol(f"{s.name}_{{t}}", real=True) for s in self._state}
+        rows = [
+            f"{s.name}_{{t+1}} = {sp.latex(e.xreplace(at_t))}" for s, e in zip(self._state, self._rhs)
+        ]
+        if len(rows) == 1:
+            return rows[0]
+        return r"\begin{aligned}" + r" \\ ".join(r.replace(" = ", " &= ", 1) for r in rows) + r"\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return f"${self.latex()}$"
+
+    def describe(self) -> str:
+        """The form, its parametrisation and its documented dynamics."""
+        return str(self) + ("\n\n" + self.description.strip() if self.description else "")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NormalForm):
+            return NotImplemented
+        return (self._state, self._param, self._rhs, self._g_star) == (
+            other._state,
+            other._param,
+            other._rhs,
+            other._g_star,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._state, self._param, self._rhs, self._g_star))
+
+    # ------------------------------------------------------------ derivations
+    # Thin delegations: the algorithms live in modules named for them.
+    def tangent_recursion(self):
+        """The tangent recursion s_{t+1} = f_h s_t + f_g (see :func:`normalforms.tangent_recursion`)."""
+        from ._unroll import tangent_recursion
+
+        return tangent_recursion(self)
+
+    def unroll(self, T: int, h0: Any = None, g: Any = None, expand: bool = True):
+        """Exact h_t, D_g h_t for t = 0..T (see :func:`normalforms.unroll`)."""
+        from ._unroll import unroll
+
+        return unroll(self, T, h0=h0, g=g, expand=expand)
+
+    def sensitivity_series(self, order: int = 3, at: Any = None):
+        """Closed forms in symbolic t of h_t and D_g h_t (see :func:`normalforms.sensitivity_series`)."""
+        from ._series import sensitivity_series
+
+        return sensitivity_series(self, order=order, at=at)
+
+    def sntk_norm(self, T: Any = None, order: int | None = None, ensemble: Any = None, piecewise: bool = True):
+        """||sNTK_g|| in closed form (see :func:`normalforms.sntk_norm`)."""
+        from ._series import sntk_norm
+
+        return sntk_norm(self, T=T, order=order, ensemble=ensemble, piecewise=piecewise)
+
+    def asymptotic_regimes(self, ensemble: Any = None):
+        """Large-T regimes of the linear law (see :func:`normalforms.asymptotic_regimes`)."""
+        from ._asymptotics import asymptotic_regimes
+
+        return asymptotic_regimes(self, ensemble=ensemble)
+
+    def fixed_points(self):
+        """Fixed-point branches (see :func:`normalforms.fixed_points`)."""
+        from ._fixed_points import fixed_points
+
+        return fixed_points(self)
+
+    def period_two_points(self):
+        """Period-2 cycles (see :func:`normalforms.period_two_points`)."""
+        from ._fixed_points import period_two_points
+
+        return period_two_points(self)
+
+    def bifurcations(self):
+        """Bifurcation points, classified, with critical coefficients (see :func:`normalforms.bifurcations`)."""
+        from ._bifurcations import bifurcations
+
+        return bifurcations(self)

@@ -1,0 +1,169 @@
+r"""The tangent (variational) recursion and exact unrolled trajectories.
+
+Differentiating h_{t+1} = f(h_t, g) in g with h_0 held fixed gives the
+tangent recursion (paper, sec. 3; Kuznetsov 2004, sec. 1.5)
+
+.. math::
+
+    s_{t+1} = f_h(h_t, g)\, s_t + f_g(h_t, g), \qquad s_0 = 0,
+
+whose solution is s_t = D_g h_t, the column of the parameter-to-state
+Jacobian that makes up the rank-one kernel sNTK_g = (D_g h)(D_g h)^T.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from ._form import NormalForm
+from ._symbols import H0_SYMBOL, T_TIME
+
+__all__ = ["TangentRecursion", "tangent_recursion", "unroll", "Unrolled"]
+
+#: Beyond this many steps the exact expressions of a cubic map have degree
+#: 3**T in h0 and sympy stalls; the numeric layer is the tool there.
+MAX_UNROLL_STEPS = 12
+
+
+@dataclass(frozen=True)
+class TangentRecursion:
+    """The tangent recursion of a form, as sympy objects.
+
+    Attributes
+    ----------
+    equation : sympy.Eq or list of sympy.Eq
+        ``s(t+1) = f_h(h(t), g) s(t) + f_g(h(t), g)`` with h(t), s(t) sympy Functions.
+    f_h, f_g : sympy.Expr or sympy.Matrix
+        The state and parameter derivatives of f.
+    initial : sympy.Eq
+        ``s(0) = 0``.
+    """
+
+    form: NormalForm
+    equation: Any
+    f_h: Any
+    f_g: Any
+    initial: Any
+
+    def __str__(self) -> str:
+        eqs = self.equation if isinstance(self.equation, list) else [self.equation]
+        lines = [f"{sp.sstr(e.lhs)} = {sp.sstr(e.rhs)}" for e in eqs]
+        return "tangent recursion of " + self.form.name + ":\n  " + "\n  ".join(lines) + f"\n  with {self.initial.lhs} = 0"
+
+    def _repr_latex_(self) -> str:
+        eqs = self.equation if isinstance(self.equation, list) else [self.equation]
+        return "$" + r" \\ ".join(sp.latex(e) for e in eqs) + "$"
+
+
+def tangent_recursion(form: NormalForm) -> TangentRecursion:
+    """The variational recursion s_{t+1} = f_h s_t + f_g, s_0 = 0.
+
+    Examples
+    --------
+    >>> import normalforms as nf
+    >>> print(nf.pitchfork().tangent_recursion())
+    tangent recursion of pitchfork:
+      s(t + 1) = h(t) + (g - 3*h(t)**2)*s(t)
+      with s(0) = 0
+    """
+    t = T_TIME
+    n = form.dim
+    names_h = [s.name for s in form.state]
+    hf = [sp.Function(nm)(t) for nm in names_h]
+    sf = [sp.Function("s" if n == 1 else f"s_{nm}")(t) for nm in names_h]
+    at_t = dict(zip(form.state, hf))
+    jac = sp.Matrix(form.rhs).jacobian(sp.Matrix(form.state))
+    fg = sp.Matrix([sp.diff(e, form.param) for e in form.rhs])
+    eqs = []
+    for i in range(n):
+        rhs = sum(jac[i, j].xreplace(at_t) * sf[j] for j in range(n)) + fg[i].xreplace(at_t)
+        eqs.append(sp.Eq(sf[i].subs(t, t + 1), rhs))
+    init = sp.Eq(sf[0].subs(t, 0), 0) if n == 1 else sp.Eq(sp.Matrix([s.subs(t, 0) for s in sf]), sp.zeros(n, 1))
+    return TangentRecursion(form, eqs[0] if n == 1 else eqs, form.f_h, form.f_g, init)
+
+
+@dataclass(frozen=True)
+class Unrolled:
+    """Exact h_t and D_g h_t for t = 0..T (index t), as sympy expressions."""
+
+    form: NormalForm
+    h: list
+    dg_h: list
+    h0: Any
+
+    def __len__(self) -> int:
+        return len(self.h)
+
+    def __str__(self) -> str:
+        lines = [f"t={t}: h = {sp.sstr(h)},  D_g h = {sp.sstr(d)}" for t, (h, d) in enumerate(zip(self.h, self.dg_h))]
+        return f"{self.form.name} unrolled:\n  " + "\n  ".join(lines)
+
+
+def unroll(form: NormalForm, T: int, h0: Any = None, g: Any = None, expand: bool = True) -> Unrolled:
+    r"""Exact h_t and D_g h_t for t = 0..T by iterating f and the tangent recursion.
+
+    Parameters
+    ----------
+    form : NormalForm
+    T : int
+        Number of steps, 0 <= T <= 12 (exact expressions grow as deg(f)**T).
+    h0 : number, sequence or sympy expression, optional
+        Initial state; the symbol ``h0`` (or ``h0_x, h0_y, ...``) by default.
+        Exact rationals give exact rational results.
+    g : number, optional
+        Fix the parameter; kept symbolic by default.  D_g h_t is computed
+        before g is fixed, so it is the true derivative at that g.
+    expand : bool, default True
+        Expand polynomial results.
+
+    Returns
+    -------
+    Unrolled
+        ``h[t]`` and ``dg_h[t]``: expressions for scalar forms, Matrices otherwise.
+
+    Examples
+    --------
+    >>> import normalforms as nf
+    >>> u = nf.stability_flip().unroll(3)
+    >>> u.dg_h[3]
+    3*g**2*h0
+    """
+    if isinstance(T, bool) or not isinstance(T, int) or T < 0:
+        raise ValueError(f"T must be an integer >= 0; got {T!r}")
+    if T > MAX_UNROLL_STEPS:
+        raise ValueError(
+            f"T={T} is too many steps for exact unrolling (expressions grow as deg(f)**T); "
+            f"use T <= {MAX_UNROLL_STEPS}, sensitivity_series() for symbolic t, or the numeric layer"
+        )
+    n = form.dim
+    if h0 is None:
+        start = [H0_SYMBOL] if n == 1 else [sp.Symbol(f"h0_{s.name}", real=True) for s in form.state]
+    else:
+        start = [h0] if (n == 1 and not isinstance(h0, (list, tuple, sp.MatrixBase))) else list(h0)
+        if len(start) != n:
+            raise ValueError(f"h0 must have {n} component(s) for this {n}-dimensional form; got {len(start)}")
+        start = [sp.nsimplify(sp.sympify(v), rational=True) if not isinstance(v, sp.Basic) else v for v in start]
+        for v in start:
+            if v.has(sp.S.NaN, sp.S.Infinity, sp.S.NegativeInfinity, sp.S.ComplexInfinity):
+                raise ValueError(f"h0 contains the non-finite value {v}; pass finite numbers")
+    jac = sp.Matrix(form.rhs).jacobian(sp.Matrix(form.state))
+    fg = sp.Matrix([sp.diff(e, form.param) for e in form.rhs])
+    f = sp.Matrix(form.rhs)
+    gsub = {} if g is None else {form.param: sp.nsimplify(sp.sympify(g), rational=True)}
+    tidy = sp.expand if expand else (lambda e: e)
+    h = sp.Matrix(start)
+    s = sp.zeros(n, 1)
+    hs, ss = [h], [s]
+    for _ in range(T):
+        point = dict(zip(form.state, h))
+        point.update(gsub)
+        s = (jac.xreplace(point) * s + fg.xreplace(point)).applyfunc(tidy)
+        h = f.xreplace(point).applyfunc(tidy)
+        hs.append(h)
+        ss.append(s)
+    if n == 1:
+        return Unrolled(form, [x[0] for x in hs], [x[0] for x in ss], start[0])
+    return Unrolled(form, hs, ss, start)
