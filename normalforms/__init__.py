@@ -18,10 +18,13 @@ Conventions
 from ._asymptotics import AsymptoticRegimes, Regime, asymptotic_regimes
 from ._bifurcations import (
     Bifurcation,
+    BifurcationList,
+    CriticalCoefficients,
     bifurcations,
     flip_coefficient,
     fold_coefficient,
     neimark_sacker_coefficient,
+    pitchfork_coefficients,
 )
 from ._catalog import (
     catalog,
@@ -50,7 +53,7 @@ __all__ = [
     "UniformEnsemble", "GaussianEnsemble", "PointEnsemble", "SymbolicMoments",
     "asymptotic_regimes", "AsymptoticRegimes", "Regime",
     "fixed_points", "period_two_points", "FixedPointBranch",
-    "bifurcations", "Bifurcation", "fold_coefficient", "flip_coefficient",
-    "neimark_sacker_coefficient",
+    "bifurcations", "Bifurcation", "BifurcationList", "CriticalCoefficients",
+    "fold_coefficient", "flip_coefficient", "pitchfork_coefficients", "neimark_sacker_coefficient",
     "T_TIME", "T_SYMBOL", "H0_SYMBOL",
 ]

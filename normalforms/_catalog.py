@@ -5,6 +5,7 @@ branches exist and which initial conditions escape to infinity.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import sympy as sp
@@ -32,7 +33,7 @@ def stability_flip() -> NormalForm:
     (no finite-time escape); for |g| < 1 everything decays.  Being linear,
     its sNTK norm is known exactly: h0^2 sum_{t=1}^T t^2 g^(2t-2).
     """
-    desc = stability_flip.__doc__.split("\n\n", 1)[1]
+    desc = inspect.cleandoc(stability_flip.__doc__).split("\n\n", 1)[1]
     return NormalForm("g*h", name="stability flip", g_star=1, description=desc)
 
 
@@ -45,7 +46,7 @@ def pitchfork() -> NormalForm:
     has |h_{t+1}| > |h_t| and escapes to infinity.  Odd map: h0 -> -h0
     leaves the sNTK norm unchanged.
     """
-    desc = pitchfork.__doc__.split("\n\n", 1)[1]
+    desc = inspect.cleandoc(pitchfork.__doc__).split("\n\n", 1)[1]
     return NormalForm("g*h - h**3", name="pitchfork", g_star=1, description=desc)
 
 
@@ -61,7 +62,7 @@ def saddle_node() -> NormalForm:
     conditions with h0 < -sqrt(g - 1) or h0 > 1 + sqrt(g - 1) escape.
     The origin is not fixed, so the small-amplitude series does not apply.
     """
-    desc = saddle_node.__doc__.split("\n\n", 1)[1]
+    desc = inspect.cleandoc(saddle_node.__doc__).split("\n\n", 1)[1]
     return NormalForm("h + (g - 1) - h**2", name="saddle node", g_star=1, description=desc)
 
 
@@ -76,7 +77,7 @@ def period_doubling() -> NormalForm:
     Escape: the fixed points +-sqrt(1 + g) bound the basin; |h0| > sqrt(1 + g)
     escapes to infinity.
     """
-    desc = period_doubling.__doc__.split("\n\n", 1)[1]
+    desc = inspect.cleandoc(period_doubling.__doc__).split("\n\n", 1)[1]
     return NormalForm("-g*h + h**3", name="period doubling", g_star=1, description=desc)
 
 
@@ -89,7 +90,7 @@ def transcritical() -> NormalForm:
     run to -infinity.  For 0 < g < 1 the basin of 0 is (g - 1, 1).  With
     ICs symmetric about 0 some always escape for g > 1.
     """
-    desc = transcritical.__doc__.split("\n\n", 1)[1]
+    desc = inspect.cleandoc(transcritical.__doc__).split("\n\n", 1)[1]
     return NormalForm("g*h - h**2", name="transcritical", g_star=1, description=desc)
 
 
@@ -109,7 +110,7 @@ def neimark_sacker(cos_angle: Any = sp.Rational(3, 5), sin_angle: Any = sp.Ratio
         raise ValueError(f"cos_angle**2 + sin_angle**2 must equal 1; got {c}, {s}")
     if s == 0:
         raise ValueError("sin_angle = 0 gives real multipliers (a pitchfork or flip), not a Neimark-Sacker pair")
-    desc = neimark_sacker.__doc__.split("\n\n", 1)[1]
+    desc = inspect.cleandoc(neimark_sacker.__doc__).split("\n\n", 1)[1]
     r2 = "(g - x**2 - y**2)"
     return NormalForm(
         [f"{r2}*({c}*x - ({s})*y)", f"{r2}*(({s})*x + {c}*y)"],
@@ -133,7 +134,7 @@ def imperfect_pitchfork(eps: Any = sp.Rational(1, 100)) -> NormalForm:
     e = sp.nsimplify(sp.sympify(eps), rational=True)
     if e.free_symbols or not e.is_finite or e.is_real is not True:
         raise ValueError(f"eps must be a finite real number such as 0.01; got {eps!r}")
-    desc = imperfect_pitchfork.__doc__.split("\n\n", 1)[1]
+    desc = inspect.cleandoc(imperfect_pitchfork.__doc__).split("\n\n", 1)[1]
     return NormalForm(sp.sympify(f"g*h - h**3 + ({e})", locals={"g": sp.Symbol("g"), "h": sp.Symbol("h")}),
                       name=f"imperfect pitchfork (eps={e})", g_star=1, description=desc)
 

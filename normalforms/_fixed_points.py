@@ -60,7 +60,21 @@ class FixedPointBranch:
         )
 
 
+def _cardano(exprs: tuple) -> bool:
+    """Branches written with cube roots or I (Cardano's formula) may be real
+    where the formula passes through complex numbers (casus irreducibilis), so
+    their real domain cannot be read off the radicals."""
+    for e in exprs:
+        if e.has(sp.I) or any(
+            isinstance(pw.exp, sp.Rational) and pw.exp.q % 3 == 0 for pw in e.atoms(sp.Pow)
+        ) or e.has(sp.CRootOf):
+            return True
+    return False
+
+
 def _real_domain(exprs: tuple, g: sp.Symbol) -> Any:
+    if _cardano(exprs):
+        return None
     domain = sp.S.Reals
     for e in exprs:
         if e.has(sp.I) and sp.simplify(sp.im(e)) != 0 and not e.has(sp.sqrt):
@@ -72,29 +86,79 @@ def _real_domain(exprs: tuple, g: sp.Symbol) -> Any:
     return domain
 
 
-def _modulus_below_one(mu: sp.Expr, g: sp.Symbol, domain: Any) -> Any:
-    re, im = (sp.simplify(part) for part in mu.as_real_imag())
-    try:
-        if im == 0:
-            inside = sp.solveset(mu - 1 < 0, g, domain).intersect(sp.solveset(mu + 1 > 0, g, domain))
-        else:
-            inside = sp.solveset(sp.simplify(re**2 + im**2) - 1 < 0, g, domain)
-    except (NotImplementedError, ValueError, TypeError):
-        return None
-    if isinstance(inside, sp.ConditionSet):
-        return None
-    return inside
+def _intervals(domain: Any) -> list:
+    if domain is sp.S.Reals:
+        return [sp.Interval(-sp.oo, sp.oo)]
+    if isinstance(domain, sp.Interval):
+        return [domain]
+    if isinstance(domain, sp.Union):
+        return [a for a in domain.args if isinstance(a, sp.Interval)]
+    return []
+
+
+def _sample(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    if a == -sp.oo and b == sp.oo:
+        return sp.S.Zero
+    if a == -sp.oo:
+        return b - 1
+    if b == sp.oo:
+        return a + 1
+    return (a + b) / 2
+
+
+def _samples(piece: sp.Interval) -> list:
+    """A few interior points; several, so that a multiplier that happens to be
+    real at one of them (e.g. g * e^{i w} at g = 0) is not mistaken for real."""
+    a, b = piece.start, piece.end
+    lo = a if a != -sp.oo else (b - 5 if b != sp.oo else sp.Rational(-23, 7))
+    hi = b if b != sp.oo else lo + 5
+    return [lo + (hi - lo) * sp.Rational(k, 11) for k in (1, 4, 7, 10)]
+
+
+def _is_complex(mu: sp.Expr, g: sp.Symbol, pieces: list) -> bool:
+    for piece in pieces:
+        for x in _samples(piece):
+            if abs(sp.im(sp.N(mu.subs(g, x), 30))) > 1e-20:
+                return True
+    return False
 
 
 def _stability(multipliers: list, g: sp.Symbol, existence: Any) -> Any:
+    """Open set of g in ``existence`` where every multiplier has modulus < 1.
+
+    The boundaries (|mu| = 1) are solved exactly; each open piece between
+    them is then classified by the modulus at an interior point, which is
+    exact because |mu| - 1 cannot change sign inside a piece.
+    """
     if existence is None:
         return None
-    stable = existence
+    pieces = _intervals(existence)
+    if not pieces:
+        return None
+    cuts: set = set()
     for mu in multipliers:
-        part = _modulus_below_one(mu, g, existence)
-        if part is None:
-            return None
-        stable = stable.intersect(part)
+        if _is_complex(mu, g, pieces):
+            eqs = [sp.simplify(sp.re(mu) ** 2 + sp.im(mu) ** 2 - 1)]
+        else:
+            eqs = [mu - 1, mu + 1]
+        for eq in eqs:
+            try:
+                roots = sp.solveset(eq, g, existence)
+            except (NotImplementedError, ValueError, TypeError):
+                return None
+            if roots is sp.S.EmptySet:
+                continue
+            if not isinstance(roots, sp.FiniteSet):
+                return None
+            cuts |= {r for r in roots if r.is_real}
+    stable = sp.S.EmptySet
+    for piece in pieces:
+        inner = sorted((c for c in cuts if piece.start < c < piece.end), key=lambda c: float(c))
+        edges = [piece.start] + inner + [piece.end]
+        for a, b in zip(edges[:-1], edges[1:]):
+            x = _sample(a, b)
+            if all(abs(sp.N(mu.subs(g, x), 30)) < 1 for mu in multipliers):
+                stable = stable.union(sp.Interval.open(a, b))
     return stable
 
 
@@ -144,10 +208,34 @@ def fixed_points(form: NormalForm) -> list[FixedPointBranch]:
         mults = _eigenvalues(A)
         existence = _real_domain(pt, g)
         deriv = tuple(sp.simplify(sp.diff(c, g)) for c in pt)
+        notes = []
+        if existence is None:
+            notes.append(
+                "branch given by radicals whose real domain sympy cannot decide (e.g. Cardano's "
+                "formula); existence and stability left undetermined - bifurcations() still finds "
+                "its folds from the augmented system f = h, f_h = 1"
+            )
         branches.append(
-            FixedPointBranch(form, pt, (pt,), mults, existence, _stability(mults, g, existence), deriv)
+            FixedPointBranch(form, pt, (pt,), mults, existence, _stability(mults, g, existence), deriv, notes=notes)
         )
     return branches
+
+
+def _same_point(a: tuple, b: tuple, g: sp.Symbol, domain: Any) -> bool:
+    """Whether two branch expressions agree; nested radicals defeat simplify,
+    so compare at 40 digits at three sample parameter values."""
+    pieces = _intervals(domain) if domain is not None else [sp.Interval(-sp.oo, sp.oo)]
+    if not pieces:
+        return False
+    piece = pieces[0]
+    lo = piece.start if piece.start != -sp.oo else piece.end - 3
+    hi = piece.end if piece.end != sp.oo else lo + 3
+    for frac in (sp.Rational(1, 7), sp.Rational(1, 2), sp.Rational(5, 6)):
+        x = lo + (hi - lo) * frac
+        for u, v in zip(a, b):
+            if abs(sp.N(u.subs(g, x) - v.subs(g, x), 40)) > 1e-30:
+                return False
+    return True
 
 
 def period_two_points(form: NormalForm) -> list[FixedPointBranch]:
@@ -189,7 +277,7 @@ def period_two_points(form: NormalForm) -> list[FixedPointBranch]:
     seen = []
     for pt in sorted(points, key=sp.default_sort_key):
         image = tuple(sp.simplify(c) for c in f.xreplace(dict(zip(form.state, pt))))
-        if any(sp.simplify(sp.Matrix(image) - sp.Matrix(s)) == sp.zeros(n, 1) for s in seen):
+        if any(_same_point(image, s, g, _real_domain(pt, g)) for s in seen):
             continue  # the other point of a cycle already listed
         seen.append(pt)
         M = (jac.xreplace(dict(zip(form.state, image))) * jac.xreplace(dict(zip(form.state, pt)))).applyfunc(sp.simplify)

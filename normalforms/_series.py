@@ -207,7 +207,7 @@ class SensitivitySeries:
     h0: sp.Symbol = H0_SYMBOL
 
     def _series(self, seqs: list, remainder: bool) -> sp.Expr:
-        expr = sum(seq.to_expr(self.t) * self.h0 ** (k + 1) for k, seq in enumerate(seqs))
+        expr = sum(sp.factor(seq.to_expr(self.t)) * self.h0 ** (k + 1) for k, seq in enumerate(seqs))
         if remainder and not self.exact:
             expr += sp.Order(self.h0 ** (self.order + 1), self.h0)
         return expr
@@ -223,12 +223,18 @@ class SensitivitySeries:
         return self._series(self.sensitivity_coefficients, True)
 
     def coefficient(self, k: int) -> sp.Expr:
-        """c_k(t), the coefficient of h0^k in h_t."""
-        return self.state_coefficients[k - 1].to_expr(self.t)
+        """c_k(t), the coefficient of h0^k in h_t (factored)."""
+        self._check_k(k)
+        return sp.factor(self.state_coefficients[k - 1].to_expr(self.t))
 
     def sensitivity_coefficient(self, k: int) -> sp.Expr:
-        """d_k(t), the coefficient of h0^k in D_g h_t."""
-        return self.sensitivity_coefficients[k - 1].to_expr(self.t)
+        """d_k(t), the coefficient of h0^k in D_g h_t (factored)."""
+        self._check_k(k)
+        return sp.factor(self.sensitivity_coefficients[k - 1].to_expr(self.t))
+
+    def _check_k(self, k: int) -> None:
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.order:
+            raise ValueError(f"k must be an integer in 1..{self.order} (the series order); got {k!r}")
 
     def evaluate(self, t: int, h0: Any, g: Any = None) -> tuple[sp.Expr, sp.Expr]:
         """Exact truncated values (h_t, D_g h_t) at integer t, for given h0 (and g)."""

@@ -1,0 +1,489 @@
+r"""Bifurcations of fixed-point branches and Kuznetsov's critical coefficients.
+
+Write the map near a fixed point x0 at g = g0 as
+
+.. math::
+
+    x \mapsto A x + \tfrac12 B(x, x) + \tfrac16 C(x, x, x) + O(|x|^4),
+
+with B, C the symmetric multilinear forms of the second and third
+derivatives.  With q the critical eigenvector (A q = mu q), p the adjoint
+one (A^T p = conj(mu) p), ||q|| = 1 and <p, q> = conj(p)^T q = 1, the
+critical coefficients are (Kuznetsov, *Elements of Applied Bifurcation
+Theory*, 3rd ed. 2004, sec. 5.4):
+
+* multiplier +1 (fold):  a = 1/2 <p, B(q, q)>; normal form eta -> eta + beta + a eta^2.
+  When the fixed point persists through g0 (transcritical / pitchfork) the
+  same a is the transcritical coefficient, and if a = 0 the pitchfork
+  coefficient is b = <p, 1/6 C(q,q,q) + 1/2 B(q, h2)>, (I - A) h2 = B(q,q),
+  <p, h2> = 0.
+* multiplier -1 (flip):  c = 1/6 <p, C(q,q,q)> - 1/2 <p, B(q, (A - I)^{-1} B(q,q))>;
+  normal form eta -> -(1 + beta) eta + c eta^3.
+* multipliers e^{+-i theta} (Neimark-Sacker):
+  c1 = 1/2 <p, C(q,q,conj q) + 2 B(q, (I - A)^{-1} B(q, conj q))
+        + B(conj q, (e^{2 i theta} I - A)^{-1} B(q, q))>,  d = Re(e^{-i theta} c1).
+
+Sign conventions: a real q has its largest-modulus component positive
+(this fixes the sign of a, which flips with q).  Supercritical means the
+bifurcating object is stable and exists where the fixed point is unstable:
+b < 0 (pitchfork), c > 0 (flip), d < 0 (Neimark-Sacker); these statements do
+not depend on the direction in which g is varied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from ._fixed_points import FixedPointBranch, _intervals, _is_complex, fixed_points
+from ._form import NormalForm
+
+__all__ = [
+    "Bifurcation",
+    "CriticalCoefficients",
+    "bifurcations",
+    "fold_coefficient",
+    "flip_coefficient",
+    "pitchfork_coefficients",
+    "neimark_sacker_coefficient",
+]
+
+
+# ----------------------------------------------------------------- linear algebra
+def _inner(p: sp.Matrix, v: sp.Matrix) -> sp.Expr:
+    return sp.expand((p.conjugate().T * v)[0, 0])
+
+
+def _tidy(expr: sp.Expr) -> sp.Expr:
+    """Simplify a final scalar; radical-heavy expressions (Cardano roots) make
+    ``simplify`` stall, so beyond a size only cheap rewrites are applied."""
+    expr = sp.expand(expr)
+    if sp.count_ops(expr) > 150:
+        return sp.radsimp(expr)
+    return sp.simplify(expr)
+
+
+def _jet(form: NormalForm, point: tuple, g0: Any):
+    """A = f_h, and the multilinear forms B, C at (point, g0).
+
+    The second and third derivative tensors are taken at the generic state
+    (cheap polynomial differentiation) and only then evaluated at the point,
+    B_i(u, v) = sum_jk d2f_i/dx_j dx_k u_j v_k, likewise for C.
+    """
+    n = form.dim
+    xs = form.state
+    at = dict(zip(xs, sp.Matrix(point).subs(form.param, g0)))
+    f = [e.subs(form.param, g0) for e in form.rhs]
+    A = sp.Matrix(n, n, lambda i, j: sp.diff(f[i], xs[j]).xreplace(at))
+    H = [[[sp.diff(f[i], xs[j], xs[k]).xreplace(at) for k in range(n)] for j in range(n)] for i in range(n)]
+    D3 = [
+        [[[sp.diff(f[i], xs[j], xs[k], xs[l]).xreplace(at) for l in range(n)] for k in range(n)] for j in range(n)]
+        for i in range(n)
+    ]
+
+    def B(u: sp.Matrix, v: sp.Matrix) -> sp.Matrix:
+        return sp.Matrix(
+            [sum(H[i][j][k] * u[j] * v[k] for j in range(n) for k in range(n)) for i in range(n)]
+        )
+
+    def C(u: sp.Matrix, v: sp.Matrix, w: sp.Matrix) -> sp.Matrix:
+        return sp.Matrix(
+            [
+                sum(D3[i][j][k][l] * u[j] * v[k] * w[l] for j in range(n) for k in range(n) for l in range(n))
+                for i in range(n)
+            ]
+        )
+
+    return A, B, C
+
+
+def _null_vector(M: sp.Matrix) -> sp.Matrix:
+    basis = M.nullspace(simplify=True)
+    if len(basis) != 1:
+        raise ValueError(
+            f"the critical eigenvalue has a {len(basis)}-dimensional eigenspace; a codimension-one "
+            f"bifurcation needs a simple critical eigenvalue"
+        )
+    return basis[0].applyfunc(sp.simplify)
+
+
+def _real_eigenvectors(A: sp.Matrix, mu: sp.Expr) -> tuple[sp.Matrix, sp.Matrix]:
+    n = A.shape[0]
+    if n == 1:
+        # q = p = 1; nullspace() would try to prove A - mu == 0 symbolically,
+        # which stalls on radical expressions (e.g. Cardano roots).
+        return sp.Matrix([1]), sp.Matrix([1])
+    q = _null_vector(A - mu * sp.eye(n))
+    q = (q / sp.sqrt((q.T * q)[0, 0])).applyfunc(sp.simplify)
+    biggest = max(range(n), key=lambda i: abs(sp.N(q[i], 30)))
+    if sp.N(q[biggest], 30) < 0:
+        q = -q
+    p = _null_vector(A.T - mu * sp.eye(n))
+    p = (p / (p.T * q)[0, 0]).applyfunc(sp.simplify)
+    return q, p
+
+
+def _complex_eigenvectors(A: sp.Matrix, mu: sp.Expr) -> tuple[sp.Matrix, sp.Matrix]:
+    n = A.shape[0]
+    q = _null_vector(A - mu * sp.eye(n))
+    q = (q / sp.sqrt(sp.simplify((q.conjugate().T * q)[0, 0]))).applyfunc(sp.simplify)
+    p = _null_vector(A.T - sp.conjugate(mu) * sp.eye(n))
+    k = _inner(p, q)
+    p = (p / sp.conjugate(k)).applyfunc(sp.simplify)
+    return q, p
+
+
+@dataclass(frozen=True)
+class CriticalCoefficients:
+    """Critical normal-form coefficients at one bifurcation point.
+
+    Attributes
+    ----------
+    values : dict
+        ``{"a": ...}`` (fold / transcritical), ``{"a": 0, "b": ...}`` (pitchfork),
+        ``{"c": ...}`` (flip), ``{"c1": ..., "d": ..., "theta": ...}`` (Neimark-Sacker).
+    q, p : sympy.Matrix
+        Critical and adjoint eigenvectors, ||q|| = 1, <p, q> = 1.
+    """
+
+    values: dict
+    q: sp.Matrix
+    p: sp.Matrix
+
+
+def fold_coefficient(form: NormalForm, point: Any, g0: Any) -> CriticalCoefficients:
+    """a = 1/2 <p, B(q, q)> at a multiplier +1 (Kuznetsov 2004, sec. 5.4.1).
+
+    Examples
+    --------
+    >>> import normalforms as nf
+    >>> nf.fold_coefficient(nf.saddle_node(), (0,), 1).values["a"]
+    -1
+    """
+    A, B, _ = _jet(form, _as_point(form, point), g0)
+    q, p = _real_eigenvectors(A, sp.S.One)
+    return CriticalCoefficients({"a": _tidy(_inner(p, B(q, q)) / 2)}, q, p)
+
+
+def pitchfork_coefficients(form: NormalForm, point: Any, g0: Any) -> CriticalCoefficients:
+    """a = 1/2 <p, B(q,q)> and, when a = 0, the cubic coefficient b."""
+    A, B, C = _jet(form, _as_point(form, point), g0)
+    q, p = _real_eigenvectors(A, sp.S.One)
+    a = _tidy(_inner(p, B(q, q)) / 2)
+    values = {"a": a}
+    if a == 0:
+        n = A.shape[0]
+        bordered = sp.Matrix(sp.BlockMatrix([[sp.eye(n) - A, q], [p.T, sp.zeros(1, 1)]]))
+        rhs = sp.Matrix.vstack(B(q, q), sp.zeros(1, 1))
+        h2 = bordered.LUsolve(rhs)[:n, 0]
+        values["b"] = _tidy(_inner(p, C(q, q, q)) / 6 + _inner(p, B(q, h2)) / 2)
+    return CriticalCoefficients(values, q, p)
+
+
+def flip_coefficient(form: NormalForm, point: Any, g0: Any) -> CriticalCoefficients:
+    """c = 1/6 <p, C(q,q,q)> - 1/2 <p, B(q, (A - I)^{-1} B(q,q))> at a multiplier -1.
+
+    Examples
+    --------
+    >>> import normalforms as nf
+    >>> logistic = nf.NormalForm("r*h*(1 - h)", param="r")
+    >>> logistic_c = nf.flip_coefficient(logistic, ("2/3",), 3).values["c"]
+    >>> logistic_c
+    9
+    """
+    A, B, C = _jet(form, _as_point(form, point), g0)
+    n = A.shape[0]
+    q, p = _real_eigenvectors(A, -sp.S.One)
+    w = (A - sp.eye(n)).LUsolve(B(q, q))
+    c = _tidy(_inner(p, C(q, q, q)) / 6 - _inner(p, B(q, w)) / 2)
+    return CriticalCoefficients({"c": c}, q, p)
+
+
+def neimark_sacker_coefficient(form: NormalForm, point: Any, g0: Any, multiplier: Any = None) -> CriticalCoefficients:
+    """c1 and d = Re(e^{-i theta} c1) at a complex pair on the unit circle.
+
+    ``multiplier`` picks the eigenvalue e^{i theta} with theta in (0, pi);
+    found from A when omitted.
+    """
+    A, B, C = _jet(form, _as_point(form, point), g0)
+    n = A.shape[0]
+    if multiplier is None:
+        candidates = [m for m in A.eigenvals() if sp.N(sp.im(m), 30) > 0]
+        if not candidates:
+            raise ValueError("no complex multiplier pair at this point; Neimark-Sacker needs one")
+        multiplier = candidates[0]
+    mu = sp.simplify(sp.sympify(multiplier))
+    if abs(sp.N(abs(mu), 30) - 1) > 1e-20:
+        raise ValueError(f"the multiplier {mu} is not on the unit circle")
+    q, p = _complex_eigenvectors(A, mu)
+    qb = q.conjugate()
+    I = sp.eye(n)
+    r11 = (I - A).LUsolve(B(q, qb))
+    r20 = (mu**2 * I - A).LUsolve(B(q, q))
+    c1 = _tidy(_inner(p, C(q, q, qb) + 2 * B(q, r11) + B(qb, r20)) / 2)
+    d = sp.simplify(sp.re(sp.expand(sp.conjugate(mu) * c1)))
+    theta = sp.simplify(sp.arg(mu))
+    return CriticalCoefficients({"c1": c1, "d": d, "theta": theta}, q, p)
+
+
+def _as_point(form: NormalForm, point: Any) -> tuple:
+    if not isinstance(point, (list, tuple, sp.MatrixBase)):
+        point = (point,)
+    pt = tuple(sp.nsimplify(sp.sympify(v), rational=True) if isinstance(v, (str, float)) else sp.sympify(v) for v in point)
+    if len(pt) != form.dim:
+        raise ValueError(f"point must have {form.dim} component(s); got {len(pt)}")
+    return pt
+
+
+# ----------------------------------------------------------------- detection
+@dataclass(frozen=True)
+class Bifurcation:
+    """A codimension-one bifurcation of a fixed-point branch.
+
+    Attributes
+    ----------
+    form : NormalForm
+    kind : str
+        ``"fold"``, ``"transcritical"``, ``"pitchfork"``, ``"flip"``, ``"neimark-sacker"``,
+        or ``"degenerate"`` (multiplier +1 with a = b = 0, e.g. the linear stability flip).
+    parameter_value : sympy.Expr
+        g0.
+    point : tuple
+        The fixed point at g0.
+    multiplier : sympy.Expr
+        The critical multiplier (+1, -1 or e^{i theta}).
+    coefficients : CriticalCoefficients
+    criticality : str
+        ``"supercritical"``, ``"subcritical"``, ``"degenerate"`` or ``"n/a"`` (fold, transcritical).
+    crossing_speed : sympy.Expr or None
+        d mu / dg (d|mu|/dg for a complex pair) along the branch at g0; nonzero
+        means the multiplier crosses transversally.  None where the event was
+        found without a closed-form branch or at the end of a branch (fold).
+    branch : FixedPointBranch or None
+        The branch it was found on (None: found from the augmented system).
+    """
+
+    form: NormalForm
+    kind: str
+    parameter_value: sp.Expr
+    point: tuple
+    multiplier: sp.Expr
+    coefficients: CriticalCoefficients
+    criticality: str
+    crossing_speed: Any
+    branch: FixedPointBranch | None
+    notes: list = field(default_factory=list)
+
+    def __str__(self) -> str:
+        g = self.form.param
+        pt = self.point[0] if len(self.point) == 1 else self.point
+        coeffs = ", ".join(f"{k} = {sp.sstr(v)}" for k, v in self.coefficients.values.items() if k != "c1")
+        crit = "" if self.criticality == "n/a" else f" ({self.criticality})"
+        return f"{self.kind} at {g} = {self.parameter_value}, point {pt}, multiplier {self.multiplier}: {coeffs}{crit}"
+
+
+class BifurcationList(list):
+    """A list of :class:`Bifurcation` that prints one per line."""
+
+    def __str__(self) -> str:
+        if not self:
+            return "no codimension-one bifurcation of a fixed-point branch found"
+        return "\n".join(str(b) for b in self)
+
+    __repr__ = __str__
+
+
+def _sign(value: sp.Expr) -> int:
+    v = sp.N(value, 30)
+    if abs(v) < 1e-25:
+        return 0
+    return 1 if v > 0 else -1
+
+
+def _interior(domain: Any, g0: sp.Expr) -> bool:
+    return any(piece.start < g0 < piece.end for piece in _intervals(domain))
+
+
+def _roots(eq: sp.Expr, g: sp.Symbol, domain: Any) -> list:
+    try:
+        sol = sp.solveset(eq, g, domain)
+    except (NotImplementedError, ValueError, TypeError):
+        return []
+    if sol is sp.S.EmptySet or not isinstance(sol, sp.FiniteSet):
+        return []
+    return [r for r in sol if r.is_real]
+
+
+def _events_on_branch(form: NormalForm, branch: FixedPointBranch) -> list[Bifurcation]:
+    g = form.param
+    domain = branch.existence
+    if domain is None:
+        return []
+    pieces = _intervals(domain)
+    events = []
+    done_complex = False
+    for mu in branch.multipliers:
+        if _is_complex(mu, g, pieces):
+            if done_complex:
+                continue  # the conjugate of a pair already handled
+            done_complex = True
+            modsq = sp.simplify(sp.re(mu) ** 2 + sp.im(mu) ** 2)
+            for g0 in _roots(modsq - 1, g, domain):
+                point = tuple(sp.simplify(c.subs(g, g0)) for c in branch.point)
+                mu0 = sp.simplify(mu.subs(g, g0))
+                if sp.N(sp.im(mu0), 30) < 0:
+                    mu0 = sp.conjugate(mu0)
+                if abs(sp.N(sp.im(mu0), 30)) < 1e-25:
+                    continue
+                coeffs = neimark_sacker_coefficient(form, point, g0, mu0)
+                s = _sign(coeffs.values["d"])
+                crit = {-1: "supercritical", 1: "subcritical", 0: "degenerate"}[s]
+                speed = sp.simplify(sp.diff(sp.sqrt(modsq), g).subs(g, g0))
+                notes = []
+                theta = sp.N(coeffs.values["theta"], 30)
+                for k in (1, 2, 3, 4):
+                    if abs(sp.N(k * theta / (2 * sp.pi), 30) - round(float(k * theta / (2 * sp.pi)))) < 1e-20:
+                        notes.append(f"strong resonance 1:{k}; the Neimark-Sacker analysis does not apply")
+                events.append(Bifurcation(form, "neimark-sacker", g0, point, mu0, coeffs, crit, speed, branch, notes))
+            continue
+        for target in (1, -1):
+            for g0 in _roots(mu - target, g, domain):
+                point = tuple(sp.simplify(c.subs(g, g0)) for c in branch.point)
+                speed = sp.simplify(sp.diff(mu, g).subs(g, g0)) if _interior(domain, g0) else None
+                if target == -1:
+                    coeffs = flip_coefficient(form, point, g0)
+                    s = _sign(coeffs.values["c"])
+                    crit = {1: "supercritical", -1: "subcritical", 0: "degenerate"}[s]
+                    events.append(Bifurcation(form, "flip", g0, point, sp.S.NegativeOne, coeffs, crit, speed, branch))
+                elif _interior(domain, g0):
+                    coeffs = pitchfork_coefficients(form, point, g0)
+                    if _sign(coeffs.values["a"]) != 0:
+                        events.append(Bifurcation(form, "transcritical", g0, point, sp.S.One, coeffs, "n/a", speed, branch))
+                    else:
+                        s = _sign(coeffs.values["b"])
+                        crit = {-1: "supercritical", 1: "subcritical", 0: "degenerate"}[s]
+                        kind = "pitchfork" if s else "degenerate"
+                        events.append(Bifurcation(form, kind, g0, point, sp.S.One, coeffs, crit, speed, branch))
+                else:
+                    coeffs = fold_coefficient(form, point, g0)
+                    crit = "n/a" if _sign(coeffs.values["a"]) != 0 else "degenerate"
+                    events.append(Bifurcation(form, "fold", g0, point, sp.S.One, coeffs, crit, speed, branch))
+    return events
+
+
+_PRIORITY = {"pitchfork": 0, "transcritical": 0, "neimark-sacker": 0, "flip": 0, "degenerate": 0, "fold": 1}
+
+
+def _augmented_events(form: NormalForm) -> list[Bifurcation]:
+    """Events found by solving {f(x, g) = x, det(A - I) = 0} (and -1, and for
+    2-D maps det A = 1 with |tr A| < 2) for (x, g) jointly.
+
+    This does not need closed-form branches, so it finds e.g. the fold of the
+    imperfect pitchfork, whose branches are roots of a cubic.  A multiplier
+    +1 is a fold when <p, f_g> != 0 (Kuznetsov's transversality) and a
+    transcritical/pitchfork point, where the fixed point persists, otherwise.
+    """
+    if form.dim > 2:
+        return []
+    g = form.param
+    x = sp.Matrix(form.state)
+    f = sp.Matrix(form.rhs)
+    A = f.jacobian(x)
+    n = form.dim
+    conditions = [("plus", (A - sp.eye(n)).det()), ("minus", (A + sp.eye(n)).det())]
+    if n == 2:
+        conditions.append(("ns", A.det() - 1))
+    out = []
+    for label, cond in conditions:
+        try:
+            sols = sp.solve(list(f - x) + [sp.simplify(cond)], list(form.state) + [g], dict=True)
+        except NotImplementedError:
+            continue
+        for sol in sols:
+            if not all(v in sol for v in list(form.state) + [g]):
+                continue
+            vals = [sol[v] for v in list(form.state) + [g]]
+            if any(abs(sp.im(sp.N(v, 30))) > 1e-20 for v in vals):
+                continue
+            notes = []
+            if any(v.has(sp.I) for v in vals):
+                # Casus irreducibilis: a real root written with complex radicals.
+                # Exact manipulation of these stalls sympy, so the point is
+                # carried as a 50-digit real and the event says so.
+                vals = [sp.Float(sp.re(sp.N(v, 60)), 50) for v in vals]
+                notes.append("point known to 50 digits (real root given by complex radicals)")
+            else:
+                vals = [sp.simplify(v) for v in vals]
+            point, g0 = tuple(vals[:-1]), vals[-1]
+            A0 = A.xreplace(dict(zip(form.state, point))).subs(g, g0)
+            if label == "ns":
+                tr = sp.N(A0.trace(), 30)
+                if abs(tr) >= 2:
+                    continue  # real pair with product 1: not on the unit circle
+                coeffs = neimark_sacker_coefficient(form, point, g0)
+                s = _sign(coeffs.values["d"])
+                crit = {-1: "supercritical", 1: "subcritical", 0: "degenerate"}[s]
+                mu0 = [m for m in A0.eigenvals() if sp.N(sp.im(m), 30) > 0][0]
+                out.append(Bifurcation(form, "neimark-sacker", g0, point, sp.simplify(mu0), coeffs, crit, None, None, notes))
+            elif label == "minus":
+                coeffs = flip_coefficient(form, point, g0)
+                s = _sign(coeffs.values["c"])
+                crit = {1: "supercritical", -1: "subcritical", 0: "degenerate"}[s]
+                out.append(Bifurcation(form, "flip", g0, point, sp.S.NegativeOne, coeffs, crit, None, None, notes))
+            else:
+                coeffs = pitchfork_coefficients(form, point, g0)
+                fg = sp.Matrix([sp.diff(e, g) for e in form.rhs]).xreplace(dict(zip(form.state, point))).subs(g, g0)
+                transversal = _inner(coeffs.p, fg)
+                if _sign(transversal) != 0:
+                    fold = fold_coefficient(form, point, g0)
+                    crit = "n/a" if _sign(fold.values["a"]) != 0 else "degenerate"
+                    out.append(Bifurcation(form, "fold", g0, point, sp.S.One, fold, crit, None, None, notes))
+                elif _sign(coeffs.values["a"]) != 0:
+                    out.append(Bifurcation(form, "transcritical", g0, point, sp.S.One, coeffs, "n/a", None, None, notes))
+                else:
+                    s = _sign(coeffs.values["b"])
+                    crit = {-1: "supercritical", 1: "subcritical", 0: "degenerate"}[s]
+                    out.append(Bifurcation(form, "pitchfork" if s else "degenerate", g0, point, sp.S.One, coeffs, crit, None, None, notes))
+    return out
+
+
+def bifurcations(form: NormalForm) -> BifurcationList:
+    """Every parameter value where a fixed-point branch has a multiplier +1, -1 or a
+    complex pair on the unit circle, classified, with its critical coefficients.
+
+    A multiplier +1 where the branch ends (a boundary of its existence set)
+    is a fold; where the fixed point persists through g0 it is a
+    transcritical (a != 0) or pitchfork (a = 0) point.  Events at the same
+    (g0, point) seen from several branches are reported once, preferring the
+    branch on which the fixed point persists.
+
+    Examples
+    --------
+    >>> import normalforms as nf
+    >>> print(nf.NormalForm.from_expr("r*h*(1-h)", state="h", param="r").bifurcations())
+    flip at r = -1, point 0, multiplier -1: c = 1 (supercritical)
+    transcritical at r = 1, point 0, multiplier 1: a = -1
+    flip at r = 3, point 2/3, multiplier -1: c = 9 (supercritical)
+    """
+    events: list[Bifurcation] = []
+    for branch in fixed_points(form):
+        events.extend(_events_on_branch(form, branch))
+    # Branch events come first so that, for a duplicate, the one that knows
+    # its branch (and so its crossing speed) is kept.
+    events.extend(_augmented_events(form))
+    kept: list[Bifurcation] = []
+    for ev in sorted(events, key=lambda e: (_PRIORITY[e.kind], e.branch is None)):
+        key_pt = [sp.N(c, 25) for c in ev.point]
+        duplicate = False
+        for other in kept:
+            if abs(sp.N(other.parameter_value - ev.parameter_value, 25)) < 1e-20 and all(
+                abs(sp.N(a, 25) - b) < 1e-20 for a, b in zip(other.point, key_pt)
+            ):
+                duplicate = True
+                break
+        if not duplicate:
+            kept.append(ev)
+    kept.sort(key=lambda e: (float(e.parameter_value), [float(sp.re(sp.N(c))) for c in e.point]))
+    return BifurcationList(kept)

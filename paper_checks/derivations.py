@@ -1,0 +1,55 @@
+"""The catalogue's derivations as text: what ``python -m paper_checks`` prints
+until the numeric layer lands, and what ``nfsntk derive`` prints for one form."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+import normalforms as nf
+
+
+def _section(title: str) -> str:
+    return f"\n{title}\n{'-' * len(title)}"
+
+
+def derive(form: nf.NormalForm, order: int = 3, latex: bool = False) -> str:
+    """Every symbolic derivation of the toolkit for one form, as text (or LaTeX)."""
+    show = sp.latex if latex else sp.sstr
+    out = [f"== {form.name} ==", form.latex() if latex else str(form)]
+    if form.description:
+        out.append(form.description.strip())
+    out.append(_section("tangent recursion (s_t = D_g h_t)"))
+    out.append(str(form.tangent_recursion()))
+    out.append(_section("exact unrolled D_g h_t, t = 1..3"))
+    u = form.unroll(3)
+    for t in (1, 2, 3):
+        out.append(f"  t={t}: {show(u.dg_h[t])}")
+    try:
+        series = form.sensitivity_series(order=order)
+    except ValueError as exc:
+        out.append(_section("small-amplitude series"))
+        out.append(f"  not available: {exc}")
+    else:
+        out.append(_section(f"small-amplitude series to O(h0**{order + 1}), symbolic t"))
+        out.append(f"  h_t     = {show(series.h)}")
+        out.append(f"  D_g h_t = {show(series.dg_h)}")
+        norm = form.sntk_norm(order=1 if series.exact else order)
+        out.append(_section("||sNTK_g|| = sum_b sum_{t=1}^T (D_g h_t)^2, moments M_n = E[h0^n]"))
+        out.append(f"  {show(norm.expr)}")
+        regimes = form.asymptotic_regimes()
+        out.append(_section("large-T regimes of the linear law"))
+        out.append(str(regimes))
+    out.append(_section("fixed points"))
+    try:
+        for b in form.fixed_points():
+            out.append(f"  {b}")
+        out.append(_section("bifurcations (Kuznetsov coefficients)"))
+        out.append(str(form.bifurcations()))
+    except ValueError as exc:
+        out.append(f"  not available: {exc}")
+    return "\n".join(out)
+
+
+def catalog_report(order: int = 3) -> str:
+    """Derivations for the whole catalogue."""
+    return "\n\n".join(derive(form, order=order) for form in nf.catalog().values())
