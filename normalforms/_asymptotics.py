@@ -160,6 +160,7 @@ def asymptotic_regimes(form: NormalForm, ensemble: Any = None) -> AsymptoticRegi
     # x > 1: the x^T part dominates; its leading monomial in T gives the form.
     grow = seq.terms.get(1, [])
     deg = len(grow) - 1
+    grow = [seq.domain.to_sympy(c) for c in grow]
     lead_x = sp.simplify(grow[deg]) * T**deg * _X**T
     L_above = L.subs(_X, 1 + _U)
     ratio_above = sp.limit(L_above / lead_x.subs(_X, 1 + _U), T, sp.oo)

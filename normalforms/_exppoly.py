@@ -23,46 +23,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from math import comb
+from typing import Any
 
 import sympy as sp
+from sympy.polys.constructor import construct_domain
 
-__all__ = ["ExpPoly"]
-
-
-def _clean(expr: sp.Expr) -> sp.Expr:
-    # ``cancel`` puts each coefficient (a rational function of g) in canonical
-    # p/q form, so zero coefficients are recognised and expressions stay small.
-    return sp.cancel(sp.expand(expr))
+__all__ = ["ExpPoly", "domain_for"]
 
 
-def _is_zero(expr: sp.Expr) -> bool:
-    return _clean(expr) == 0
+def domain_for(exprs: list) -> Any:
+    """The sympy domain in which coefficients live: a fraction field such as
+    ZZ(g, M_2) for rational expressions (arithmetic there is exact and
+    canonical without ``cancel``, which made order-5 series ~100x slower),
+    the expression domain EX otherwise."""
+    exprs = [sp.sympify(e) for e in exprs] or [sp.S.One]
+    domain, _ = construct_domain(exprs, field=True)
+    return domain
 
 
-def _poly_trim(coeffs: list[sp.Expr]) -> list[sp.Expr]:
-    coeffs = [_clean(c) for c in coeffs]
-    while coeffs and coeffs[-1] == 0:
+def _poly_trim(coeffs: list, K: Any) -> list:
+    coeffs = list(coeffs)
+    while coeffs and coeffs[-1] == K.zero:
         coeffs.pop()
     return coeffs
 
 
-def _poly_mul(a: list[sp.Expr], b: list[sp.Expr]) -> list[sp.Expr]:
+def _poly_mul(a: list, b: list, K: Any) -> list:
     if not a or not b:
         return []
-    out = [sp.S.Zero] * (len(a) + len(b) - 1)
+    out = [K.zero] * (len(a) + len(b) - 1)
     for i, ai in enumerate(a):
         for j, bj in enumerate(b):
             out[i + j] += ai * bj
-    return _poly_trim(out)
+    return _poly_trim(out, K)
 
 
-def _poly_shift(a: list[sp.Expr], shift: int) -> list[sp.Expr]:
+def _poly_shift(a: list, shift: int, K: Any) -> list:
     """Coefficients of P(t + shift)."""
-    out = [sp.S.Zero] * len(a)
+    out = [K.zero] * len(a)
     for i, ai in enumerate(a):
         for j in range(i + 1):
-            out[j] += ai * comb(i, j) * sp.Integer(shift) ** (i - j)
-    return _poly_trim(out)
+            out[j] += ai * K.convert(comb(i, j) * shift ** (i - j))
+    return _poly_trim(out, K)
 
 
 @dataclass(frozen=True)
@@ -71,66 +73,84 @@ class ExpPoly:
 
     Parameters
     ----------
-    lam : sympy.Expr
+    lam : sympy.Expr or domain element
         The base multiplier.
-    terms : dict[int, list[sympy.Expr]]
+    terms : dict[int, list]
         ``m -> [p_0, p_1, ...]``, the coefficients of P_m in powers of t.
+    domain : sympy domain, optional
+        Where ``lam`` and the coefficients live; built from them when omitted
+        (then they may be given as sympy expressions).
     """
 
-    lam: sp.Expr
+    lam: Any
     terms: dict = field(default_factory=dict)
+    domain: Any = None
+
+    def __post_init__(self) -> None:
+        if self.domain is None:
+            exprs = [self.lam] + [c for p in self.terms.values() for c in p]
+            K = domain_for(exprs)
+            object.__setattr__(self, "domain", K)
+            object.__setattr__(self, "lam", K.from_sympy(sp.sympify(self.lam)))
+            object.__setattr__(
+                self, "terms", {m: [K.from_sympy(sp.sympify(c)) for c in p] for m, p in self.terms.items()}
+            )
+        K = self.domain
+        terms = {}
+        for m, p in self.terms.items():
+            p = _poly_trim(p, K)
+            if p:
+                terms[m] = p
+        object.__setattr__(self, "terms", terms)
+
+    def _new(self, terms: dict) -> "ExpPoly":
+        return ExpPoly(self.lam, terms, self.domain)
 
     # -- construction -----------------------------------------------------
     @classmethod
-    def constant(cls, lam: sp.Expr, value: sp.Expr) -> "ExpPoly":
-        return cls(lam, {0: _poly_trim([sp.sympify(value)])}).normalized()
+    def power(cls, lam: Any, m: int, coeff: Any, domain: Any) -> "ExpPoly":
+        """``coeff * lam**(m t)`` with lam, coeff already in ``domain``."""
+        return cls(lam, {m: [coeff]}, domain)
 
-    @classmethod
-    def power(cls, lam: sp.Expr, m: int, coeff: sp.Expr = sp.S.One) -> "ExpPoly":
-        """``coeff * lam**(m t)``."""
-        return cls(lam, {m: _poly_trim([sp.sympify(coeff)])}).normalized()
+    @property
+    def lam_expr(self) -> sp.Expr:
+        return self.domain.to_sympy(self.lam)
 
-    def normalized(self) -> "ExpPoly":
-        terms = {}
-        for m, p in self.terms.items():
-            p = _poly_trim(list(p))
-            if p:
-                terms[m] = p
-        return ExpPoly(self.lam, terms)
+    def zero(self) -> "ExpPoly":
+        return self._new({})
+
+    def convert(self, value: Any) -> Any:
+        """A sympy number or expression as an element of this domain."""
+        return self.domain.from_sympy(sp.sympify(value))
 
     # -- arithmetic ---------------------------------------------------------
     def __add__(self, other: "ExpPoly") -> "ExpPoly":
+        K = self.domain
         terms = {m: list(p) for m, p in self.terms.items()}
         for m, p in other.terms.items():
             q = terms.get(m, [])
             n = max(len(p), len(q))
             terms[m] = [
-                (q[i] if i < len(q) else 0) + (p[i] if i < len(p) else 0)
-                for i in range(n)
+                (q[i] if i < len(q) else K.zero) + (p[i] if i < len(p) else K.zero) for i in range(n)
             ]
-        return ExpPoly(self.lam, terms).normalized()
+        return self._new(terms)
 
-    def __mul__(self, other) -> "ExpPoly":
-        if not isinstance(other, ExpPoly):
-            other = sp.sympify(other)
-            return ExpPoly(
-                self.lam, {m: [c * other for c in p] for m, p in self.terms.items()}
-            ).normalized()
+    def scale(self, factor: Any) -> "ExpPoly":
+        """Multiply by a domain element."""
+        return self._new({m: [c * factor for c in p] for m, p in self.terms.items()})
+
+    def __mul__(self, other: "ExpPoly") -> "ExpPoly":
+        K = self.domain
         out: dict[int, list] = {}
         for m1, p1 in self.terms.items():
             for m2, p2 in other.terms.items():
-                prod = _poly_mul(p1, p2)
-                acc = ExpPoly(self.lam, {m1 + m2: prod})
-                out = (ExpPoly(self.lam, out) + acc).terms
-        return ExpPoly(self.lam, out).normalized()
-
-    __rmul__ = __mul__
-
-    def __pow__(self, n: int) -> "ExpPoly":
-        out = ExpPoly.constant(self.lam, 1)
-        for _ in range(n):
-            out = out * self
-        return out
+                prod = _poly_mul(p1, p2, K)
+                q = out.get(m1 + m2, [])
+                n = max(len(prod), len(q))
+                out[m1 + m2] = [
+                    (q[i] if i < len(q) else K.zero) + (prod[i] if i < len(prod) else K.zero) for i in range(n)
+                ]
+        return self._new(out)
 
     def is_zero(self) -> bool:
         return not self.terms
@@ -140,39 +160,38 @@ class ExpPoly:
         terms = {}
         for m, p in self.terms.items():
             factor = self.lam ** (m * shift)
-            terms[m] = [c * factor for c in _poly_shift(p, shift)]
-        return ExpPoly(self.lam, terms).normalized()
-
-    def map_coefficients(self, fn) -> "ExpPoly":
-        return ExpPoly(
-            self.lam, {m: [fn(c) for c in p] for m, p in self.terms.items()}
-        ).normalized()
+            terms[m] = [c * factor for c in _poly_shift(p, shift, self.domain)]
+        return self._new(terms)
 
     # -- evaluation -----------------------------------------------------------
     def to_expr(self, t: sp.Symbol, *, simplify: bool = True) -> sp.Expr:
         """The closed form as a sympy expression in ``t``."""
+        lam = self.lam_expr
         total = sp.S.Zero
         for m in sorted(self.terms):
-            poly = sum(c * t**i for i, c in enumerate(self.terms[m]))
+            poly = sum(self.domain.to_sympy(c) * t**i for i, c in enumerate(self.terms[m]))
             if simplify:
                 poly = sp.factor(poly)
-            total += poly * self.lam ** (m * t)
+            total += poly * lam ** (m * t)
+        return total
+
+    def value_at(self, t_value: int) -> Any:
+        """Exact value at an integer time, as a domain element."""
+        K = self.domain
+        total = K.zero
+        for m, p in self.terms.items():
+            total += sum((c * K.convert(t_value**i) for i, c in enumerate(p)), K.zero) * self.lam ** (m * t_value)
         return total
 
     def at(self, t_value: int) -> sp.Expr:
-        """Exact value at an integer time."""
-        total = sp.S.Zero
-        for m, p in self.terms.items():
-            total += sum(c * sp.Integer(t_value) ** i for i, c in enumerate(p)) * (
-                self.lam ** (m * t_value)
-            )
-        return _clean(total)
+        """Exact value at an integer time, as a sympy expression."""
+        return self.domain.to_sympy(self.value_at(t_value))
 
     def exponents(self) -> list[int]:
         return sorted(self.terms)
 
     # -- the solver -------------------------------------------------------------
-    def solve_recurrence(self, m0: int, initial: sp.Expr) -> "ExpPoly":
+    def solve_recurrence(self, m0: int, initial: Any) -> "ExpPoly":
         """Solve ``y(t+1) = lam**m0 * y(t) + self(t)`` with ``y(0) = initial``.
 
         Each forcing term Q(t) lam**(m t) has a particular solution
@@ -180,38 +199,36 @@ class ExpPoly:
         ``kappa = lam**m0``.  If ``mu != kappa`` (non-resonant) P has the degree
         of Q; if ``mu == kappa`` (resonant) it has one degree more.  The
         homogeneous part C * kappa**t then fixes the initial value.
+        ``initial`` is a domain element or a sympy number.
         """
+        K = self.domain
         lam = self.lam
         kappa = lam**m0
-        particular: dict[int, list] = {}
+        particular = self.zero()
         for m, q in self.terms.items():
             mu = lam**m
             d = len(q) - 1
-            if not _is_zero(mu - kappa):
-                p = [sp.S.Zero] * (d + 1)
+            if mu != kappa:
+                p = [K.zero] * (d + 1)
                 for j in range(d, -1, -1):
-                    acc = q[j] - mu * sum(p[i] * comb(i, j) for i in range(j + 1, d + 1))
-                    p[j] = _clean(acc / (mu - kappa))
+                    acc = q[j] - mu * sum((p[i] * K.convert(comb(i, j)) for i in range(j + 1, d + 1)), K.zero)
+                    p[j] = acc / (mu - kappa)
             else:
                 # mu * (P(t+1) - P(t)) = Q(t); P(0) = 0 is free and chosen.
-                p = [sp.S.Zero] * (d + 2)
+                p = [K.zero] * (d + 2)
                 for j in range(d, -1, -1):
-                    acc = q[j] - mu * sum(
-                        p[i] * comb(i, j) for i in range(j + 2, d + 2)
-                    )
-                    p[j + 1] = _clean(acc / (mu * (j + 1)))
-            particular = (ExpPoly(lam, particular) + ExpPoly(lam, {m: p})).terms
-        part = ExpPoly(lam, particular).normalized()
-        constant = sp.sympify(initial) - part.at(0)
-        return part + ExpPoly.power(lam, m0, constant)
+                    acc = q[j] - mu * sum((p[i] * K.convert(comb(i, j)) for i in range(j + 2, d + 2)), K.zero)
+                    p[j + 1] = acc / (mu * K.convert(j + 1))
+            particular = particular + self._new({m: p})
+        y0 = initial if not isinstance(initial, (int, sp.Basic)) else self.convert(initial)
+        constant = y0 - particular.value_at(0)
+        return particular + ExpPoly.power(lam, m0, constant, K)
 
     def partial_sum(self, start: int = 1) -> "ExpPoly":
         """``S(T) = sum_{t=start}^{T} y(t)`` as an exponential polynomial in T.
 
         Solves ``S(T+1) = S(T) + y(T+1)`` with ``S(start - 1) = 0``.
         """
-        forcing = self.shifted(1)
-        # Solve for U(n) = S(n + start - 1), U(0) = 0, then shift back.
-        shifted_forcing = forcing.shifted(start - 1)
-        u = shifted_forcing.solve_recurrence(0, 0)
+        # U(n) = S(n + start - 1) obeys U(n+1) = U(n) + y(n + start), U(0) = 0.
+        u = self.shifted(start).solve_recurrence(0, 0)
         return u.shifted(1 - start)

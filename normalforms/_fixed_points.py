@@ -246,8 +246,11 @@ def period_two_points(form: NormalForm) -> list[FixedPointBranch]:
     Examples
     --------
     >>> import normalforms as nf
-    >>> [str(b.point[0]) for b in nf.period_doubling().period_two_points()]
-    ['-sqrt(g - 1)']
+    >>> for cycle in nf.period_doubling().period_two_points():
+    ...     print(cycle.point[0], '| exists for g in', cycle.existence)
+    -sqrt(g - 1) | exists for g in Interval(1, oo)
+    -sqrt(2*g - 2*sqrt(g**2 - 4))/2 | exists for g in Interval(2, oo)
+    sqrt(2*g - 2*sqrt(g**2 - 4))/2 | exists for g in Interval(2, oo)
     """
     g = form.param
     n = form.dim

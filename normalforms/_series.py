@@ -38,7 +38,7 @@ from typing import Any
 import sympy as sp
 
 from ._ensembles import SymbolicMoments
-from ._exppoly import ExpPoly
+from ._exppoly import ExpPoly, domain_for
 from ._form import NormalForm
 from ._symbols import T_SYMBOL, H0_SYMBOL, T_TIME
 
@@ -69,13 +69,14 @@ def _taylor_coefficients(form: NormalForm, order: int) -> list[sp.Expr]:
             f"f(0, {g}) = {a0} is not zero for all {g} (e.g. a saddle node or an imperfect "
             f"pitchfork). Use unroll(T) for exact values at small T, or the numeric layer"
         )
+    not_analytic = f"f = {f} is not analytic at {h} = 0; the series needs a Taylor expansion there"
     try:
-        poly = sp.series(f, h, 0, order + 1).removeO()
-    except Exception as exc:  # sympy raises many types for non-analytic maps
-        raise ValueError(f"f is not analytic at h = 0 ({exc}); the series needs a Taylor expansion") from None
-    coeffs = [sp.cancel(sp.expand(poly).coeff(h, j)) for j in range(order + 1)]
-    if any(c.has(h) for c in coeffs):
-        raise ValueError("f is not analytic at h = 0; the series needs a Taylor expansion")
+        poly = sp.expand(sp.series(f, h, 0, order + 1).removeO())
+    except Exception:  # sympy raises many types for non-analytic maps
+        raise ValueError(not_analytic) from None
+    if not poly.is_polynomial(h):
+        raise ValueError(not_analytic)
+    coeffs = [sp.cancel(poly.coeff(h, j)) for j in range(order + 1)]
     if sp.simplify(coeffs[1]) == 0:
         raise ValueError(
             "the multiplier f_h(0, g) vanishes identically (superstable origin); the "
@@ -84,8 +85,12 @@ def _taylor_coefficients(form: NormalForm, order: int) -> list[sp.Expr]:
     return coeffs
 
 
-def _solve_coefficients(form: NormalForm, order: int, at: Any = None):
-    """Return (lam, [c_1..c_order], [d_1..d_order]) as ExpPoly sequences."""
+def _solve_coefficients(form: NormalForm, order: int, at: Any = None, extra: tuple = ()):
+    """Return (lam, [c_1..c_order], [d_1..d_order]) as ExpPoly sequences.
+
+    ``extra`` lists further expressions (e.g. ensemble moments) that later
+    arithmetic will combine with these sequences, so that all share a domain.
+    """
     g = form.param
     a = _taylor_coefficients(form, order)
     da = [sp.diff(c, g) for c in a]
@@ -95,12 +100,15 @@ def _solve_coefficients(form: NormalForm, order: int, at: Any = None):
         da = [sp.cancel(c.subs(g, at)) for c in da]
         if a[1] == 0:
             raise ValueError(f"the multiplier vanishes at {g} = {at}; the exponential closed form does not apply there")
+    K = domain_for(a + da + list(extra))
+    a = [K.from_sympy(c) for c in a]
+    da = [K.from_sympy(c) for c in da]
     lam = a[1]
-    zero = ExpPoly(lam, {})
-    c: dict[int, ExpPoly] = {1: ExpPoly.power(lam, 1)}
+    zero = ExpPoly(lam, {}, K)
+    c: dict[int, ExpPoly] = {1: ExpPoly.power(lam, 1, K.one, K)}
     d: dict[int, ExpPoly] = {}
     # hpow[j][k] = [h0^k] h_t^j, filled order by order.
-    hpow: dict[int, dict[int, ExpPoly]] = {0: {0: ExpPoly.constant(lam, 1)}, 1: {1: c[1]}}
+    hpow: dict[int, dict[int, ExpPoly]] = {1: {1: c[1]}}
 
     def coeff_of_power(j: int, k: int) -> ExpPoly:
         return hpow.get(j, {}).get(k, zero)
@@ -114,21 +122,21 @@ def _solve_coefficients(form: NormalForm, order: int, at: Any = None):
                 hpow.setdefault(j, {})[k] = acc
             forcing = zero
             for j in range(2, k + 1):
-                if a[j] != 0:
-                    forcing = forcing + coeff_of_power(j, k) * a[j]
-            c[k] = forcing.solve_recurrence(1, 0)
+                if a[j] != K.zero:
+                    forcing = forcing + coeff_of_power(j, k).scale(a[j])
+            c[k] = forcing.solve_recurrence(1, K.zero)
             hpow[1][k] = c[k]
         forcing = zero
         for j in range(2, k + 1):
-            if a[j] == 0:
+            if a[j] == K.zero:
                 continue
             for i in range(1, k):
-                forcing = forcing + coeff_of_power(j - 1, k - i) * d.get(i, zero) * (j * a[j])
+                forcing = forcing + (coeff_of_power(j - 1, k - i) * d.get(i, zero)).scale(a[j] * K.convert(j))
         for j in range(1, k + 1):
-            if da[j] != 0:
-                forcing = forcing + coeff_of_power(j, k) * da[j]
-        d[k] = forcing.solve_recurrence(1, 0)
-    return lam, [c[k] for k in range(1, order + 1)], [d[k] for k in range(1, order + 1)]
+            if da[j] != K.zero:
+                forcing = forcing + coeff_of_power(j, k).scale(da[j])
+        d[k] = forcing.solve_recurrence(1, K.zero)
+    return K.to_sympy(lam), [c[k] for k in range(1, order + 1)], [d[k] for k in range(1, order + 1)]
 
 
 def _is_linear(form: NormalForm) -> bool:
@@ -140,12 +148,12 @@ def _singular_points(form: NormalForm, seqs: list[ExpPoly]) -> list[sp.Expr]:
     """Real g where a coefficient of the generic closed form has a pole and the
     multiplier does not vanish: the resonances lambda^m = lambda^m0."""
     g = form.param
-    lam = seqs[0].lam if seqs else None
+    lam = seqs[0].lam_expr if seqs else None
     dens = set()
     for seq in seqs:
         for poly in seq.terms.values():
             for coeff in poly:
-                den = sp.denom(sp.together(coeff))
+                den = sp.denom(sp.together(seq.domain.to_sympy(coeff)))
                 if den.has(g):
                     dens.add(sp.factor(den))
     roots: set[sp.Expr] = set()
@@ -289,7 +297,7 @@ def sensitivity_series(form: NormalForm, order: int = 3, at: Any = None) -> Sens
     >>> import normalforms as nf
     >>> s = nf.pitchfork().sensitivity_series(order=3)
     >>> s.coefficient(3)
-    -g**(t - 1)*(g**(2*t) - 1)/(g**2 - 1) ...
+    -g**(t - 1)*(g**t - 1)*(g**t + 1)/((g - 1)*(g + 1))
     """
     order = _check_order(order)
     lam, c, d = _solve_coefficients(form, order, at)
@@ -332,18 +340,18 @@ class SntkSeries:
         return r"$\|\mathrm{sNTK}_g\| = " + sp.latex(self.expr) + "$"
 
 
-def _norm_exppoly(d: list[ExpPoly], ensemble: Any, order: int) -> ExpPoly:
-    lam = d[0].lam
-    total = ExpPoly(lam, {})
+def _moments(ensemble: Any, order: int) -> dict:
+    return {n: sp.sympify(ensemble.moment(n)) for n in range(2, order + 2)}
+
+
+def _norm_exppoly(d: list[ExpPoly], moments: dict, order: int) -> ExpPoly:
+    total = d[0].zero()
     for k in range(1, order + 1):
         for l in range(1, order + 1):
             n = k + l
-            if n > order + 1:
+            if n > order + 1 or moments[n] == 0:
                 continue
-            m_n = ensemble.moment(n)
-            if m_n == 0:
-                continue
-            total = total + d[k - 1] * d[l - 1] * m_n
+            total = total + (d[k - 1] * d[l - 1]).scale(d[0].convert(moments[n]))
     return total.partial_sum(1)
 
 
@@ -385,16 +393,17 @@ def sntk_norm(
     order = _check_order(order)
     ensemble = ensemble if ensemble is not None else SymbolicMoments()
     size = getattr(ensemble, "size", None) or 1
-    _, _, d = _solve_coefficients(form, order)
-    generic_seq = _norm_exppoly(d, ensemble, order)
+    moments = _moments(ensemble, order)
+    _, _, d = _solve_coefficients(form, order, extra=tuple(moments.values()))
+    generic_seq = _norm_exppoly(d, moments, order)
     Tsym = T_SYMBOL
     generic = size * generic_seq.to_expr(Tsym)
     expr = generic
     if piecewise:
         branches = []
         for root in _singular_points(form, d + [generic_seq]):
-            _, _, d_root = _solve_coefficients(form, order, at=root)
-            branches.append((root, size * _norm_exppoly(d_root, ensemble, order).to_expr(Tsym)))
+            _, _, d_root = _solve_coefficients(form, order, at=root, extra=tuple(moments.values()))
+            branches.append((root, size * _norm_exppoly(d_root, moments, order).to_expr(Tsym)))
         if branches:
             expr = _piecewise(branches, generic, form.param)
     result = SntkSeries(form, order, expr, generic, generic_seq, linear)

@@ -66,7 +66,7 @@ def tangent_recursion(form: NormalForm) -> TangentRecursion:
     >>> import normalforms as nf
     >>> print(nf.pitchfork().tangent_recursion())
     tangent recursion of pitchfork:
-      s(t + 1) = h(t) + (g - 3*h(t)**2)*s(t)
+      s(t + 1) = (g - 3*h(t)**2)*s(t) + h(t)
       with s(0) = 0
     """
     t = T_TIME
