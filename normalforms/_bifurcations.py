@@ -104,7 +104,8 @@ def _null_vector(M: sp.Matrix) -> sp.Matrix:
     if len(basis) != 1:
         raise ValueError(
             f"the critical eigenvalue has a {len(basis)}-dimensional eigenspace; a codimension-one "
-            f"bifurcation needs a simple critical eigenvalue"
+            f"bifurcation needs a simple critical eigenvalue - pass a point and parameter value "
+            f"where exactly one multiplier is critical"
         )
     return basis[0].applyfunc(sp.simplify)
 
@@ -114,6 +115,11 @@ def _real_eigenvectors(A: sp.Matrix, mu: sp.Expr) -> tuple[sp.Matrix, sp.Matrix]
     if n == 1:
         # q = p = 1; nullspace() would try to prove A - mu == 0 symbolically,
         # which stalls on radical expressions (e.g. Cardano roots).
+        if abs(sp.N(A[0, 0] - mu, 40)) > 1e-30:
+            raise ValueError(
+                f"the multiplier at this point is {A[0, 0]}, not {mu}: the critical eigenspace is "
+                f"0-dimensional; pass a point and parameter value where the multiplier is {mu}"
+            )
         return sp.Matrix([1]), sp.Matrix([1])
     q = _null_vector(A - mu * sp.eye(n))
     q = (q / sp.sqrt((q.T * q)[0, 0])).applyfunc(sp.simplify)
