@@ -1,9 +1,38 @@
-"""numerics -- the numba-JIT numeric layer of nfsntk.
+r"""numerics -- the numba-JIT numeric layer of nfsntk.
 
-Planned (issue 3): ``sweep`` of ||sNTK_g|| over g-grids and initial-condition
-ensembles for any :class:`normalforms.NormalForm`, compiled from printed
-source; an independent mpmath reference; figure 2.  Later issues add the
-full student-teacher RNN.  Nothing is exported yet.
+Evaluates ||sNTK_g|| = sum_b sum_{t=1}^T ||D_g h_t^(b)||^2 (paper, sec. 3 and
+figure 2) for any :class:`normalforms.NormalForm` over g-grids and
+initial-condition ensembles.  A form is printed to Python source once
+(:func:`compile_form`), jitted by numba and cached on disk; sweeps run on
+threads over (g, ensemble-part) work items.  :func:`reference` is an
+independent mpmath path used to verify the kernels.
+
+Public API
+----------
+sweep, SweepResult, trajectories, Trajectories, reference, ReferenceResult,
+uniform_ics, gaussian_ics, compile_form, CompiledForm, cache_dir,
+plot_amplification, figure2, Figure2, DEFAULT_ESCAPE_RADIUS,
+NumericalOverflowWarning.
 """
 
-__all__: list[str] = []
+from ._codegen import CompiledForm, cache_dir, compile_form, form_source
+from ._inputs import gaussian_ics, uniform_ics
+from ._plotting import FIGURE2_FORMS, FIGURE2_RANGES, FIGURE2_T, Figure2, figure2, plot_amplification
+from ._reference import ReferenceResult, reference
+from ._sweep import (
+    DEFAULT_ESCAPE_RADIUS,
+    NumericalOverflowWarning,
+    SweepResult,
+    Trajectories,
+    sweep,
+    trajectories,
+)
+
+__all__ = [
+    "sweep", "SweepResult", "trajectories", "Trajectories",
+    "reference", "ReferenceResult",
+    "uniform_ics", "gaussian_ics",
+    "compile_form", "CompiledForm", "cache_dir", "form_source",
+    "plot_amplification", "figure2", "Figure2", "FIGURE2_FORMS", "FIGURE2_RANGES", "FIGURE2_T",
+    "DEFAULT_ESCAPE_RADIUS", "NumericalOverflowWarning",
+]

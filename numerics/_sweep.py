@@ -1,0 +1,440 @@
+r"""``sweep`` and ``trajectories``: ||sNTK_g|| over g-grids and IC ensembles.
+
+The norm of the rank-one kernel sNTK_g = (D_g h)(D_g h)^T (paper, sec. 3 and
+figure 2) is
+
+.. math:: \|\mathrm{sNTK}_g\| = \sum_b \sum_{t=1}^{T} \|D_g h_t^{(b)}\|^2,
+
+with D_g h_t from the tangent recursion s_{t+1} = f_h(h_t, g) s_t + f_g(h_t, g),
+s_0 = 0 (states h_1..h_T; h_0 is held fixed).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import threading
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from normalforms import NormalForm
+
+from ._codegen import compile_form
+from ._inputs import check_form, check_g, check_h0, check_radius, check_T
+
+DEFAULT_ESCAPE_RADIUS = 1.0e6
+"""|h| beyond which a trajectory counts as escaped (max-norm for vector states).
+
+Large enough that no catalogue form (all O(1) near g* = 1) or reasonably
+scaled user map is cut off inside its bounded dynamics; a trajectory of a
+polynomial map that reaches it diverges within a few steps.  Linear maps
+f = A(g) h never escape: h is rescaled instead.
+"""
+
+# Bits of one exponent unit of the kernels' extended-range sums (2**400).
+_UNIT_BITS = 400
+_LN2 = math.log(2.0)
+
+
+class NumericalOverflowWarning(RuntimeWarning):
+    """A result exceeds float64; its logarithm (``log_norm``) is exact."""
+
+
+def _default_threads() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pool_lock = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    with _pool_lock:
+        pool = _pools.get(threads)
+        if pool is None:
+            pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="nfsntk")
+        return pool
+
+
+def _combine(m: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sum m * 2**(400 e) over the last axis: (value as float64 or inf, log, overflowed)."""
+    positive = m > 0
+    e_top = np.where(positive, e, np.iinfo(np.int64).min).max(axis=-1, keepdims=True)
+    e_top = np.where(e_top == np.iinfo(np.int64).min, 0, e_top)
+    with np.errstate(under="ignore"):
+        mant = np.ldexp(m, (_UNIT_BITS * (e - e_top)).clip(-2000, 0).astype(np.int32)).sum(axis=-1)
+    e_top = e_top[..., 0]
+    with np.errstate(divide="ignore"):
+        log = np.log(mant) + _UNIT_BITS * _LN2 * e_top
+    with np.errstate(over="ignore"):
+        value = np.ldexp(mant, (_UNIT_BITS * e_top).clip(-2000, 2000).astype(np.int32))
+    overflowed = ~np.isfinite(value)
+    return value, log, overflowed
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    r"""||sNTK_g|| of a form over a g-grid and an initial-condition ensemble.
+
+    Attributes
+    ----------
+    form : NormalForm
+    g : ndarray, shape (G,)
+    T : int
+    h0 : ndarray, shape (B, dim)
+        The initial conditions used.
+    escape_radius : float
+    norm : ndarray, shape (G,)
+        :math:`\sum_b \sum_{t=1}^T \|D_g h_t^{(b)}\|^2` over the trajectories
+        that did not escape.  ``inf`` only where float64 overflows (then a
+        :class:`NumericalOverflowWarning` was issued and ``overflowed`` is set).
+    log_norm : ndarray, shape (G,)
+        Natural log of ``norm``, finite even where ``norm`` overflows
+        (``-inf`` only where the norm is exactly 0).
+    escaped : ndarray of int, shape (G,)
+        Trajectories excluded because they left ``escape_radius``.
+    profile, log_profile : ndarray, shape (G, T) or None
+        Per-time sums :math:`\sum_b \|D_g h_t^{(b)}\|^2`, t = 1..T (``profile=True``).
+    """
+
+    form: NormalForm
+    g: np.ndarray
+    T: int
+    h0: np.ndarray
+    escape_radius: float
+    norm: np.ndarray
+    log_norm: np.ndarray
+    escaped: np.ndarray
+    overflowed: np.ndarray
+    profile: np.ndarray | None = None
+    log_profile: np.ndarray | None = None
+    seconds: float = field(default=0.0, repr=False)
+
+    @property
+    def samples(self) -> int:
+        """Ensemble size B."""
+        return self.h0.shape[0]
+
+    @property
+    def kept(self) -> np.ndarray:
+        """Trajectories that stayed within the escape radius, per g."""
+        return self.samples - self.escaped
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Per-sample norm ``norm / kept`` (NaN where every trajectory escaped)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.kept > 0, self.norm / np.maximum(self.kept, 1), np.nan)
+
+    @property
+    def log_mean(self) -> np.ndarray:
+        """log of :attr:`mean`, finite where :attr:`norm` overflows."""
+        with np.errstate(divide="ignore"):
+            return np.where(self.kept > 0, self.log_norm - np.log(np.maximum(self.kept, 1)), np.nan)
+
+    def peak(self) -> tuple[float, float]:
+        """(g, log_norm) at the largest norm on the grid."""
+        i = int(np.nanargmax(self.log_norm))
+        return float(self.g[i]), float(self.log_norm[i])
+
+    def to_csv(self, path: str | os.PathLike) -> Path:
+        """Write g, norm, log_norm, mean, escaped (and the profile, if any) as CSV."""
+        path = Path(path)
+        header = ["g", "norm", "log_norm", "mean", "escaped"]
+        if self.profile is not None:
+            header += [f"t{t}" for t in range(1, self.T + 1)]
+        with path.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            for i in range(self.g.size):
+                row = [repr(float(self.g[i])), repr(float(self.norm[i])), repr(float(self.log_norm[i])),
+                       repr(float(self.mean[i])), int(self.escaped[i])]
+                if self.profile is not None:
+                    row += [repr(float(v)) for v in self.profile[i]]
+                w.writerow(row)
+        return path
+
+    def __repr__(self) -> str:
+        g_peak, log_peak = self.peak()
+        return (
+            f"SweepResult({self.form.name}: G={self.g.size} on [{self.g.min():g}, {self.g.max():g}], "
+            f"B={self.samples}, T={self.T}; peak log-norm {log_peak:.6g} at g={g_peak:.6g}; "
+            f"escaped {int(self.escaped.sum())} of {self.samples * self.g.size})"
+        )
+
+
+def _raise_kernel_error(info: np.ndarray, g: np.ndarray, h0: np.ndarray) -> None:
+    bad = np.argwhere(info[..., 0] != 0)
+    if bad.size == 0:
+        return
+    ig, p = bad[0]
+    status, t, sample = (int(v) for v in info[ig, p])
+    where = f"g = {g[ig]!r}, initial condition {h0[:, sample].tolist()} (sample {sample}), step t = {t}"
+    if status == 2:
+        raise FloatingPointError(
+            f"f(h, g) returned NaN inside the escape radius at {where}: the map is undefined there "
+            "(e.g. log or sqrt of a negative number); restrict g or the initial conditions"
+        )
+    raise OverflowError(
+        f"D_g h overflowed float64 within one check interval at {where}: it grew by more than 2**25 per "
+        "step; shorten T or rescale the map"
+    )
+
+
+def sweep(
+    form: NormalForm,
+    g: Any,
+    T: int,
+    h0: Any,
+    *,
+    profile: bool = False,
+    escape_radius: float = DEFAULT_ESCAPE_RADIUS,
+    threads: int | None = None,
+    progress: bool | None = None,
+) -> SweepResult:
+    r"""||sNTK_g|| of ``form`` at every g of a grid, summed over an IC ensemble.
+
+    .. math:: \|\mathrm{sNTK}_g\| = \sum_b \sum_{t=1}^{T} \|D_g h_t^{(b)}\|^2
+
+    (paper, sec. 3 and figure 2), with D_g h_t from the tangent recursion
+    s_{t+1} = f_h s_t + f_g, s_0 = 0, evaluated in float64 by the form's
+    compiled kernel (:func:`numerics.compile_form`).
+
+    Parameters
+    ----------
+    form : NormalForm
+        Any form, scalar or n-D.
+    g : float or array_like, shape (G,)
+        Parameter values (finite).
+    T : int
+        Horizon, >= 1.
+    h0 : array_like, shape (B,) or (B, dim)
+        Initial conditions, e.g. :func:`uniform_ics` (finite).
+    profile : bool, default False
+        Also return the per-time sums (G, T).
+    escape_radius : float, default :data:`DEFAULT_ESCAPE_RADIUS`
+        Trajectories with max_i |h_i| > radius at some step are excluded and
+        counted in ``escaped``; not used for linear maps f = A(g) h.
+    threads : int, optional
+        Worker threads (default: the CPUs available to this process).
+    progress : bool, optional
+        Progress bar; by default shown when the sweep runs longer than 1 s.
+
+    Returns
+    -------
+    SweepResult
+
+    Raises
+    ------
+    FloatingPointError
+        f is undefined (NaN) at a point inside the escape radius.
+    OverflowError
+        D_g h grows by more than 2**25 in one step.
+
+    Examples
+    --------
+    >>> import numpy as np, normalforms as nf, numerics
+    >>> r = numerics.sweep(nf.stability_flip(), [0.5, 1.0], T=3, h0=[1.0])
+    >>> r.norm.tolist()   # sum_t t^2 g^(2t-2) h0^2: 1 + 4/4 + 9/16 and 1 + 4 + 9
+    [2.5625, 14.0]
+    """
+    form = check_form(form)
+    g = check_g(g)
+    T = check_T(T)
+    h0_k = check_h0(form, h0)
+    radius = check_radius(escape_radius)
+    threads = _default_threads() if threads is None else int(threads)
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    compiled = compile_form(form)
+    mod = compiled.module
+    if compiled.homogeneous:
+        radius = math.inf
+    G, B = g.size, h0_k.shape[1]
+    # Split each g's ensemble when there are too few g values to keep every
+    # thread busy; never into pieces smaller than one kernel chunk.
+    parts = max(1, min(math.ceil(4 * threads / G), math.ceil(B / mod.CHUNK)))
+    items = G * parts
+    norm_m = np.zeros((G, parts))
+    norm_e = np.zeros((G, parts), np.int64)
+    escaped = np.zeros((G, parts), np.int64)
+    info = np.zeros((G, parts, 3), np.int64)
+    Tp = T if profile else 1
+    prof_m = np.zeros((G, parts, Tp))
+    prof_e = np.zeros((G, parts, Tp), np.int64)
+    kernel = mod.run_items_profile if profile else mod.run_items_norm
+    if not kernel.signatures:
+        _warm_up(kernel, h0_k.shape[0])
+    n_slices = min(items, threads * 16)
+    edges = np.linspace(0, items, n_slices + 1).astype(np.int64)
+    args = (g, h0_k, T, radius, parts)
+    outs = (norm_m, norm_e, escaped, info, prof_m, prof_e)
+    start = time.perf_counter()
+    if n_slices == 1 or threads == 1:
+        bar = _progress_bar(progress, items, form)
+        for a, b in zip(edges[:-1], edges[1:]):
+            kernel(*args, int(a), int(b), *outs)
+            bar.update(int(b - a))
+        bar.close()
+    else:
+        pool = _pool(threads)
+        futures = [(int(b - a), pool.submit(kernel, *args, int(a), int(b), *outs)) for a, b in zip(edges[:-1], edges[1:])]
+        bar = _progress_bar(progress, items, form)
+        try:
+            for count, fut in futures:
+                fut.result()
+                bar.update(count)
+        finally:
+            bar.close()
+    seconds = time.perf_counter() - start
+    _raise_kernel_error(info, g, h0_k)
+
+    norm, log_norm, overflowed = _combine(norm_m, norm_e)
+    esc = escaped.sum(axis=1)
+    prof = log_prof = None
+    if profile:
+        prof, log_prof, prof_over = _combine(np.moveaxis(prof_m, 1, 2), np.moveaxis(prof_e, 1, 2))
+        overflowed = overflowed | prof_over.any(axis=1)
+    if overflowed.any():
+        where = g[overflowed]
+        warnings.warn(
+            f"||sNTK_g|| exceeds float64 at {where.size} of {G} g values (first g = {float(where[0])!r}); "
+            "norm is inf there - use result.log_norm (and log_profile), which are exact",
+            NumericalOverflowWarning,
+            stacklevel=2,
+        )
+    if np.any(esc == B):
+        where = g[esc == B]
+        warnings.warn(
+            f"every trajectory escaped at {where.size} g values (first g = {float(where[0])!r}); the norm there is 0 "
+            "over an empty ensemble and the per-sample mean is NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return SweepResult(
+        form=form, g=g, T=T, h0=np.ascontiguousarray(h0_k.T), escape_radius=radius,
+        norm=norm, log_norm=log_norm, escaped=esc, overflowed=overflowed,
+        profile=prof, log_profile=log_prof, seconds=seconds,
+    )
+
+
+def _warm_up(kernel, dim: int) -> None:
+    """Compile (or load from the disk cache) before timing and the progress bar start."""
+    kernel(np.zeros(1), np.zeros((dim, 1)), 1, 1.0, 1, 0, 1, np.zeros((1, 1)), np.zeros((1, 1), np.int64),
+           np.zeros((1, 1), np.int64), np.zeros((1, 1, 3), np.int64), np.zeros((1, 1, 1)),
+           np.zeros((1, 1, 1), np.int64))
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(progress: bool | None, total: int, form: NormalForm):
+    if progress is False:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    # delay=1: the bar only appears for sweeps that run longer than a second.
+    return tqdm(total=total, desc=f"sweep {form.name}", unit="item", delay=0 if progress else 1.0, leave=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectories:
+    """States and sensitivities of every trajectory, for inspection.
+
+    Attributes
+    ----------
+    h, dg_h : ndarray, shape (G, T+1, B) for scalar forms, (G, T+1, B, dim) otherwise
+        h_t and D_g h_t for t = 0..T.  After a trajectory escapes (step
+        ``escape_step``) its entries are NaN - marked, not computed.
+    escape_step : ndarray of int, shape (G, B)
+        First step with max_i |h_i| > escape_radius, or -1.
+    """
+
+    form: NormalForm
+    g: np.ndarray
+    T: int
+    h0: np.ndarray
+    escape_radius: float
+    h: np.ndarray
+    dg_h: np.ndarray
+    escape_step: np.ndarray
+
+
+_TRAJECTORY_BYTES_LIMIT = 2 * 1024**3
+
+
+def trajectories(form: NormalForm, g: Any, T: int, h0: Any, *, escape_radius: float = DEFAULT_ESCAPE_RADIUS,
+                 threads: int | None = None) -> Trajectories:
+    """Every h_t and D_g h_t, t = 0..T, for a (small) grid and ensemble.
+
+    Same inputs and conventions as :func:`sweep`; keeps all states in memory
+    (refused above 2 GiB - use :func:`sweep` for norms).  No rescaling: an
+    overflow raises ``OverflowError`` pointing to ``sweep(...).log_norm``.
+
+    Examples
+    --------
+    >>> import normalforms as nf, numerics
+    >>> tr = numerics.trajectories(nf.pitchfork(), 2.0, T=2, h0=[0.5])
+    >>> tr.h[0, :, 0].tolist(), tr.dg_h[0, :, 0].tolist()
+    ([0.5, 0.875, 1.080078125], [0.0, 0.5, 0.7265625])
+    """
+    form = check_form(form)
+    g = check_g(g)
+    T = check_T(T)
+    h0_k = check_h0(form, h0)
+    radius = check_radius(escape_radius)
+    compiled = compile_form(form)
+    if compiled.homogeneous:
+        radius = math.inf  # linear maps diverge like g^t but never "escape"
+    n, B = h0_k.shape
+    size = 2 * g.size * (T + 1) * n * B * 8
+    if size > _TRAJECTORY_BYTES_LIMIT:
+        raise ValueError(
+            f"trajectories would hold {size / 1024**3:.1f} GiB; reduce the grid, T or the ensemble, "
+            "or use sweep() for the norm"
+        )
+    H = np.empty((g.size, T + 1, n, B))
+    S = np.empty((g.size, T + 1, n, B))
+    step = np.empty((g.size, B), np.int64)
+    threads = _default_threads() if threads is None else int(threads)
+    slices = np.array_split(np.arange(g.size), min(g.size, threads))
+    kernel = compiled.module.trajectory_kernel
+
+    def run(idx: np.ndarray) -> None:
+        # Rows of H are separate C-contiguous blocks, so each thread fills its own.
+        sub_h, sub_s, sub_step = H[idx[0]: idx[-1] + 1], S[idx[0]: idx[-1] + 1], step[idx[0]: idx[-1] + 1]
+        kernel(g[idx[0]: idx[-1] + 1], h0_k, T, radius, sub_h, sub_s, sub_step)
+
+    if len(slices) == 1:
+        run(slices[0])
+    else:
+        list(_pool(threads).map(run, slices))
+    alive = np.ones((g.size, T + 1, B), bool)
+    for ig, b in zip(*np.nonzero(step >= 0)):
+        alive[ig, step[ig, b]:, b] = False
+    finite = np.isfinite(H).all(axis=2) & np.isfinite(S).all(axis=2)
+    bad = alive & ~finite
+    if bad.any():
+        ig, t, b = (int(v) for v in np.argwhere(bad)[0])
+        raise OverflowError(
+            f"h or D_g h left float64 at g = {g[ig]!r}, sample {b}, step {t} without escaping; "
+            "for long horizons use sweep(...).log_norm, which rescales"
+        )
+    H = np.moveaxis(H, 2, 3)
+    S = np.moveaxis(S, 2, 3)
+    if n == 1:
+        H, S = H[..., 0], S[..., 0]
+    return Trajectories(form=form, g=g, T=T, h0=np.ascontiguousarray(h0_k.T), escape_radius=radius,
+                        h=np.ascontiguousarray(H), dg_h=np.ascontiguousarray(S), escape_step=step)
