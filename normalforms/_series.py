@@ -369,7 +369,8 @@ def sntk_norm(
     form : NormalForm
         Scalar map with f(0, g) = 0.
     T : int or sympy.Symbol, optional
-        Horizon; symbolic ``T`` when omitted.
+        Horizon: an integer is substituted, a Symbol replaces the default
+        symbolic ``T`` (used when omitted).
     order : int, optional
         Highest power of h0 kept in D_g h_t; the norm then holds moments up to
         M_(order+1) and is exact to O(a^(order+2)) for amplitude a.  Defaults
@@ -406,8 +407,11 @@ def sntk_norm(
             branches.append((root, size * _norm_exppoly(d_root, moments, order).to_expr(Tsym)))
         if branches:
             expr = _piecewise(branches, generic, form.param)
-    result = SntkSeries(form, order, expr, generic, generic_seq, linear)
-    if T is not None and not isinstance(T, sp.Symbol):
-        if isinstance(T, bool) or not isinstance(T, int) or T < 1:
-            raise ValueError(f"T must be an integer >= 1 or omitted for symbolic T; got {T!r}")
-    return result
+    if T is None:
+        return SntkSeries(form, order, expr, generic, generic_seq, linear)
+    if isinstance(T, sp.Symbol):
+        return SntkSeries(form, order, expr.xreplace({Tsym: T}), generic.xreplace({Tsym: T}), generic_seq, linear, T)
+    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+        raise ValueError(f"T must be an integer >= 1 or omitted for symbolic T; got {T!r}")
+    # A numeric horizon: substitute, keeping the Piecewise over resonant g.
+    return SntkSeries(form, order, expr.subs(Tsym, T), generic.subs(Tsym, T), generic_seq, linear, sp.Integer(T))

@@ -109,3 +109,16 @@ def test_bad_horizon():
         nf.stability_flip().sntk_norm(T=0)
     with pytest.raises(ValueError, match="T must be"):
         nf.stability_flip().sntk_norm().at_T(-2)
+
+
+def test_numeric_horizon_is_substituted():
+    import normalforms as nf
+    import sympy as sp
+
+    law = nf.pitchfork().sntk_norm(T=4, order=3)
+    assert nf.T_SYMBOL not in law.expr.free_symbols
+    g = nf.pitchfork().param
+    generic = nf.pitchfork().sntk_norm(order=3).at_T(4)
+    assert sp.simplify((law.expr - generic).subs(g, sp.Rational(1, 3))) == 0
+    tau = sp.Symbol("tau", positive=True)
+    assert tau in nf.stability_flip().sntk_norm(T=tau).expr.free_symbols

@@ -1,0 +1,104 @@
+"""Verdicts of the paper checks and where their outputs go."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HOLDS = "holds"
+HOLDS_CORRECTED = "holds with a correction"
+FAILS = "does not hold"
+VERDICTS = (HOLDS, HOLDS_CORRECTED, FAILS)
+
+
+@dataclass
+class Verdict:
+    """The outcome of checking one statement of the paper.
+
+    Attributes
+    ----------
+    claim : str
+        Short identifier, e.g. ``"sec3 |g|<1 law"``.
+    paper : str
+        The paper's statement, as written (section given).
+    measured : dict
+        The numbers behind the verdict (JSON-serialisable).
+    verdict : str
+        One of ``holds``, ``holds with a correction``, ``does not hold``.
+    correction : str
+        The precise statement, where the paper's differs.
+    tolerance : str
+        What "holds" was tested against.
+    """
+
+    claim: str
+    paper: str
+    measured: dict
+    verdict: str
+    correction: str = ""
+    tolerance: str = ""
+    figures: list = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+    def to_json(self) -> dict:
+        return _jsonable(asdict(self))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def output_dir(path: str | os.PathLike | None = None) -> Path:
+    """The one folder for JSON and figures: ``path``, else ``$NFSNTK_OUT``, else ``./out/paper_checks``."""
+    folder = Path(path or os.environ.get("NFSNTK_OUT") or Path("out") / "paper_checks")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def write_json(verdicts: list[Verdict], path: Path) -> Path:
+    path.write_text(json.dumps([v.to_json() for v in verdicts], indent=2))
+    return path
+
+
+def _short(measured: dict, width: int) -> str:
+    parts = []
+    for k, v in measured.items():
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        elif isinstance(v, (list, tuple)) and len(v) > 4:
+            continue
+        parts.append(f"{k}={v}")
+    text = "; ".join(parts)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def table(verdicts: list[Verdict], width: int = 110) -> str:
+    """Plain-text table: claim, paper's statement, measured numbers, verdict."""
+    lines = []
+    for v in verdicts:
+        lines.append(f"[{v.verdict}] {v.claim}")
+        lines.append(f"    paper:    {v.paper}")
+        lines.append(f"    measured: {_short(v.measured, width)}")
+        if v.correction:
+            lines.append(f"    precise:  {v.correction}")
+    counts = {k: sum(v.verdict == k for v in verdicts) for k in VERDICTS}
+    lines.append("")
+    lines.append(", ".join(f"{n} {k}" for k, n in counts.items()))
+    return "\n".join(lines)
