@@ -64,6 +64,8 @@ def plot_amplification(results: SweepResult | Sequence[SweepResult], ax: Any = N
         else:
             ax.semilogy(r.g, np.exp(y_log), label=label)
     form = results[0].form
+    # Keep the whole grid visible even where every trajectory escaped (NaN).
+    ax.set_xlim(min(r.g.min() for r in results), max(r.g.max() for r in results))
     if form.g_star is not None:
         ax.axvline(float(form.g_star), color="k", linestyle="--", linewidth=1)
     ax.set_xlabel(f"${form.param}$")

@@ -1,6 +1,51 @@
 """paper_checks -- one module per quantitative claim of Hazelden & Shea-Brown (2026).
 
-``python -m paper_checks`` runs them.  Until the numeric layer lands, the
-runner prints the symbolic derivations behind section 3 for every catalogue
-form (see :mod:`paper_checks.derivations`).
+Each module's ``run`` computes, compares with the paper's statement and
+returns :class:`Verdict` objects (claim, the paper's words, measured numbers,
+holds / holds with a correction / does not hold).  ``python -m paper_checks``
+(or ``nfsntk check``) runs them all, prints the table and writes
+``verdicts.json`` and the figures to one output folder.
+
+Modules
+-------
+fig2_amplification     figure 2: amplification near g*, monotone flip, peaked nonlinear forms
+sec3_stability_flip    section 3: the linear law and its |g| < 1, = 1, > 1 regimes, as written
+sec3_pitchfork         section 3: pitchfork below and above g*
+derivations            the symbolic derivations behind section 3 (``nfsntk derive``)
 """
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict, output_dir, table, write_json
+
+CHECKS = ("fig2_amplification", "sec3_stability_flip", "sec3_pitchfork")
+
+
+def run_all(out: str | Path | None = None, quick: bool = False, only: list[str] | None = None) -> list[Verdict]:
+    """Run every check (or those named in ``only``); write JSON and figures to ``out``.
+
+    ``quick`` uses reduced ensembles and grids (the tests use it); the
+    verdicts are computed the same way.
+    """
+    import importlib
+
+    folder = output_dir(out)
+    verdicts: list[Verdict] = []
+    timings = {}
+    for name in only or CHECKS:
+        if name not in CHECKS:
+            raise ValueError(f"unknown check {name!r}; choose from {', '.join(CHECKS)}")
+        module = importlib.import_module(f"{__name__}.{name}")
+        start = time.perf_counter()
+        result = module.run(folder, quick=quick) if name.startswith("fig") else module.run(quick=quick)
+        timings[name] = time.perf_counter() - start
+        verdicts.extend(result)
+    write_json(verdicts, folder / "verdicts.json")
+    (folder / "verdicts.txt").write_text(table(verdicts) + "\n")
+    return verdicts
+
+
+__all__ = ["run_all", "CHECKS", "Verdict", "table", "output_dir", "HOLDS", "HOLDS_CORRECTED", "FAILS"]

@@ -1,5 +1,7 @@
-"""``python -m paper_checks``: for now, the catalogue's symbolic derivations (sec. 3)."""
+"""``python -m paper_checks [--out DIR] [--quick]``: run every paper check and print the table."""
 
-from .derivations import catalog_report
+import sys
 
-print(catalog_report())
+from .cli import main
+
+raise SystemExit(main(["check", *sys.argv[1:]]))

@@ -33,6 +33,8 @@ class Verdict:
         The precise statement, where the paper's differs.
     tolerance : str
         What "holds" was tested against.
+    summary : str
+        The key numbers in one line, for the printed table.
     """
 
     claim: str
@@ -41,6 +43,7 @@ class Verdict:
     verdict: str
     correction: str = ""
     tolerance: str = ""
+    summary: str = ""
     figures: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -95,7 +98,7 @@ def table(verdicts: list[Verdict], width: int = 110) -> str:
     for v in verdicts:
         lines.append(f"[{v.verdict}] {v.claim}")
         lines.append(f"    paper:    {v.paper}")
-        lines.append(f"    measured: {_short(v.measured, width)}")
+        lines.append(f"    measured: {v.summary or _short(v.measured, width)}")
         if v.correction:
             lines.append(f"    precise:  {v.correction}")
     counts = {k: sum(v.verdict == k for v in verdicts) for k in VERDICTS}

@@ -1,4 +1,9 @@
-"""Command line: ``nfsntk derive FORM [--order N] [--latex] [--map EXPR]``.
+"""The ``nfsntk`` command line.
+
+    nfsntk derive FORM [--order N] [--latex]        symbolic derivations (or --map EXPR, --all)
+    nfsntk sweep FORM --g 0.5:1.5:201 --T 30 --ic-range 0.1 --samples 10000 [--csv F] [--png F]
+    nfsntk figure2 --out DIR                        the paper's figure 2
+    nfsntk check [--out DIR] [--quick]              every paper check, as a table
 
 Bad arguments print a one-line error and exit with status 2.
 """
@@ -7,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import normalforms as nf
 
@@ -17,34 +23,122 @@ def _form_from_args(args: argparse.Namespace) -> nf.NormalForm:
     if args.map:
         return nf.NormalForm(args.map, state=args.state, param=args.param, name="user map")
     forms = nf.catalog()
+    if args.form is None:
+        raise ValueError("give a catalogue form name or --map EXPR")
     if args.form not in forms:
         raise ValueError(f"unknown form {args.form!r}; choose one of {', '.join(forms)} or pass --map EXPR")
     return forms[args.form]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _grid(text: str):
+    import numpy as np
+
+    parts = text.split(":")
+    try:
+        start, stop, n = float(parts[0]), float(parts[1]), int(parts[2])
+    except (IndexError, ValueError):
+        raise ValueError(f"--g must be START:STOP:N (e.g. 0.5:1.5:201), got {text!r}") from None
+    if len(parts) != 3 or n < 1:
+        raise ValueError(f"--g must be START:STOP:N with N >= 1, got {text!r}")
+    return np.linspace(start, stop, n)
+
+
+def _add_form_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("form", nargs="?", default=None, help="catalogue name (e.g. pitchfork); omit with --map")
+    p.add_argument("--map", help='a user map, e.g. "g*h - h**3"')
+    p.add_argument("--state", default="h", help="state names for --map (default h; e.g. 'x y')")
+    p.add_argument("--param", default="g", help="parameter name for --map (default g)")
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nfsntk", description="state-space NTK near bifurcations")
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("derive", help="print the symbolic derivations for a form")
-    d.add_argument("form", nargs="?", default=None, help="catalogue name (e.g. pitchfork); omit with --map")
+    _add_form_args(d)
     d.add_argument("--order", type=int, default=3, help="highest power of h0 in the series (default 3)")
     d.add_argument("--latex", action="store_true", help="print expressions as LaTeX")
-    d.add_argument("--map", help='a user map, e.g. "g*h - h**3"')
-    d.add_argument("--state", default="h", help="state names for --map (default h)")
-    d.add_argument("--param", default="g", help="parameter name for --map (default g)")
     d.add_argument("--all", action="store_true", help="derive every catalogue form")
-    args = parser.parse_args(argv)
+    s = sub.add_parser("sweep", help="||sNTK_g|| over a g-grid and a uniform IC ensemble")
+    _add_form_args(s)
+    s.add_argument("--g", required=True, help="grid START:STOP:N")
+    s.add_argument("--T", type=int, default=30, help="horizon (default 30)")
+    s.add_argument("--ic-range", type=float, default=0.1, help="ICs uniform on [-A, A] (default 0.1)")
+    s.add_argument("--samples", type=int, default=10_000, help="ensemble size B (default 10000)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the ensemble (default 0)")
+    s.add_argument("--escape-radius", type=float, default=None, help="default numerics.DEFAULT_ESCAPE_RADIUS")
+    s.add_argument("--csv", help="write g, norm, log_norm, mean, escaped to this CSV")
+    s.add_argument("--png", help="write the amplification curve to this PNG")
+    f = sub.add_parser("figure2", help="reproduce the paper's figure 2")
+    f.add_argument("--out", default="figs", help="output folder (default figs)")
+    f.add_argument("--samples", type=int, default=10_000, help="ensemble size (default 10000)")
+    f.add_argument("--points", type=int, default=401, help="g-grid points on [0.5, 1.5] (default 401)")
+    c = sub.add_parser("check", help="run the paper checks and print the table")
+    c.add_argument("--out", default=None, help="output folder (default $NFSNTK_OUT or out/paper_checks)")
+    c.add_argument("--quick", action="store_true", help="reduced ensembles and grids")
+    c.add_argument("--only", nargs="+", help="run only these checks")
+    return parser
+
+
+def _derive(args: argparse.Namespace) -> None:
+    if args.all:
+        print(catalog_report(order=args.order))
+        return
+    if args.order < 1:
+        raise ValueError(f"--order must be >= 1; got {args.order}")
+    print(derive(_form_from_args(args), order=args.order, latex=args.latex))
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    import numerics
+
+    form = _form_from_args(args)
+    g = _grid(args.g)
+    h0 = numerics.uniform_ics(args.ic_range, args.samples, seed=args.seed, dim=form.dim)
+    kwargs = {} if args.escape_radius is None else {"escape_radius": args.escape_radius}
+    res = numerics.sweep(form, g, args.T, h0, **kwargs)
+    print(res)
+    if args.csv:
+        print(f"wrote {res.to_csv(args.csv)}")
+    if args.png:
+        fig = numerics.plot_amplification(res)
+        fig.savefig(args.png, dpi=150)
+        print(f"wrote {args.png}")
+    if not args.csv and not args.png:
+        print("g, norm/B, escaped")
+        step = max(1, g.size // 20)
+        for i in range(0, g.size, step):
+            print(f"{g[i]:.6g}, {res.mean[i]:.6g}, {res.escaped[i]}")
+
+
+def _figure2(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    import numerics
+
+    if args.points < 2 or args.samples < 1:
+        raise ValueError("--points must be >= 2 and --samples >= 1")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    fig2 = numerics.figure2(g=np.linspace(0.5, 1.5, args.points), samples=args.samples)
+    path = out / "figure2.png"
+    fig2.figure.savefig(path, dpi=150)
+    print(f"wrote {path}")
+
+
+def _check(args: argparse.Namespace) -> None:
+    from . import run_all, table
+    from ._verdict import output_dir
+
+    verdicts = run_all(args.out, quick=args.quick, only=args.only)
+    print(table(verdicts))
+    print(f"\nJSON and figures in {output_dir(args.out)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
-        if args.command == "derive":
-            if args.all:
-                print(catalog_report(order=args.order))
-                return 0
-            if args.form is None and not args.map:
-                raise ValueError("give a catalogue form name, --map EXPR, or --all")
-            if args.order < 1:
-                raise ValueError(f"--order must be >= 1; got {args.order}")
-            print(derive(_form_from_args(args), order=args.order, latex=args.latex))
-    except ValueError as exc:
+        {"derive": _derive, "sweep": _sweep, "figure2": _figure2, "check": _check}[args.command](args)
+    except (ValueError, TypeError) as exc:
         print(f"nfsntk: error: {exc}", file=sys.stderr)
         return 2
     return 0
