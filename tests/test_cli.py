@@ -1,5 +1,6 @@
 """The ``nfsntk`` command line: output of ``derive`` and exit codes."""
 
+import pytest
 import sympy as sp
 
 from paper_checks.cli import main
@@ -39,3 +40,36 @@ def test_bad_order_exits_2(capsys):
 
 def test_missing_form_exits_2(capsys):
     assert main(["derive"]) == 2
+
+
+def test_sweep_writes_csv_and_png(tmp_path, capsys):
+    csv_path, png_path = tmp_path / "s.csv", tmp_path / "s.png"
+    code = main(["sweep", "pitchfork", "--g", "0.9:1.1:5", "--T", "10", "--ic-range", "0.1", "--samples", "50",
+                 "--csv", str(csv_path), "--png", str(png_path)])
+    assert code == 0
+    rows = csv_path.read_text().splitlines()
+    assert len(rows) == 6 and rows[1].startswith("0.9,")
+    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sweep_user_map_prints_table(capsys):
+    assert main(["sweep", "--map", "g*h - h**3", "--g", "1:1:1", "--T", "3", "--samples", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "user map" in out and "g, norm/B, escaped" in out
+
+
+@pytest.mark.parametrize("grid", ["0.5:1.5", "a:b:c", "0.5:1.5:0"])
+def test_sweep_bad_grid_exits_2(grid, capsys):
+    assert main(["sweep", "pitchfork", "--g", grid]) == 2
+    assert "--g must be START:STOP:N" in capsys.readouterr().err
+
+
+def test_sweep_bad_numbers_exit_2(capsys):
+    assert main(["sweep", "pitchfork", "--g", "0.5:1.5:3", "--T", "0"]) == 2
+    assert "T must be >= 1" in capsys.readouterr().err
+    assert main(["sweep", "pitchfork", "--g", "0.5:1.5:3", "--ic-range", "-1"]) == 2
+
+
+def test_check_rejects_unknown_names(capsys):
+    assert main(["check", "--only", "no_such_check"]) == 2
+    assert "unknown check" in capsys.readouterr().err

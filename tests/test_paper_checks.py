@@ -1,0 +1,66 @@
+"""The paper checks in their reduced configuration: verdicts, numbers, outputs.
+
+The expected verdicts are the mathematical facts established independently
+in tests/test_asymptotics.py (sympy limits vs mpmath) and by hand: the
+paper's |g| < 1 law and its O(g^2T) are wrong, its |g| > 1 law has the wrong
+sign, figure 2's qualitative claims hold.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import paper_checks
+from paper_checks import FAILS, HOLDS, HOLDS_CORRECTED
+
+
+@pytest.fixture(scope="module")
+def verdicts(tmp_path_factory):
+    out = tmp_path_factory.mktemp("checks")
+    return out, {v.claim: v for v in paper_checks.run_all(out, quick=True)}
+
+
+def test_outputs_are_written(verdicts):
+    out, by_claim = verdicts
+    data = json.loads((out / "verdicts.json").read_text())
+    assert {d["claim"] for d in data} == set(by_claim)
+    assert (out / "figure2.png").read_bytes()[:4] == b"\x89PNG"
+    assert "does not hold" in (out / "verdicts.txt").read_text()
+
+
+def test_section3_flip_verdicts(verdicts):
+    _, v = verdicts
+    assert v["sec3 flip: norm law"].verdict == HOLDS
+    assert v["sec3 flip: |g|<1 law"].verdict == FAILS
+    assert v["sec3 flip: |g|>1 law"].verdict == HOLDS_CORRECTED
+    assert v["sec3 flip: order of growth"].verdict == FAILS
+    ratios = v["sec3 flip: |g|>1 law"].measured["S_T/paper_law"]
+    assert ratios["g=1.5,T=300"] == pytest.approx(-1, abs=0.01)
+    limit = v["sec3 flip: |g|<1 law"].measured["S_T/limit"]
+    assert limit["g=0.5,T=300"] == pytest.approx(1, abs=1e-9)
+
+
+def test_figure2_verdicts(verdicts):
+    _, v = verdicts
+    assert v["fig2: amplification near g*"].verdict == HOLDS
+    assert v["fig2: stability flip grows monotonically"].verdict == HOLDS
+    peaked = v["fig2: nonlinear forms peak and self-regulate"]
+    assert peaked.verdict in (HOLDS, HOLDS_CORRECTED)
+    stats = peaked.measured["stats"]
+    # conjugate maps: identical curves
+    assert stats["pitchfork"]["a=0.1"]["peak"] == pytest.approx(stats["period_doubling"]["a=0.1"]["peak"], rel=1e-12)
+    assert 1.0 < stats["pitchfork"]["a=0.1"]["g_peak"] < 1.2
+
+
+def test_pitchfork_verdicts(verdicts):
+    _, v = verdicts
+    below = v["sec3 pitchfork: 0<g<1 is linear"]
+    assert below.verdict == HOLDS_CORRECTED
+    r = below.measured["pitchfork/linear"]
+    # the deviation from the linear law grows with the amplitude and towards g*
+    assert abs(r["a=0.05,g=0.5"] - 1) < abs(r["a=0.1,g=0.5"] - 1) < abs(r["a=0.1,g=0.99"] - 1)
+    above = v["sec3 pitchfork: g>1 peaks, decays, damps onto ±sqrt(g-1)"]
+    assert above.verdict == HOLDS_CORRECTED
+    assert max(above.measured["max_||h_200|-sqrt(g-1)|"].values()) < 1e-10
