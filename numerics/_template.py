@@ -3,16 +3,20 @@
 Layout and policy, decided by measurement on the 2-core AMD EPYC (Zen 3, AVX2)
 this project is developed on (pitchfork, G = 2000, B = 10 000, T = 30):
 
-* Work items are (g, part of the ensemble) pairs, run with ``prange``; each
-  writes only its own output slots.  Within an item the ensemble is processed
+* Work items are (g, part of the ensemble) pairs; slices of items run on
+  Python threads calling ``nogil`` kernels, each item writing only its own
+  output slots.  A ``prange`` driver was measured first: parfor lowering
+  re-optimised the whole callee tree and added 3-4 s of compile time per
+  form, for no speed gain.  Within an item the ensemble is processed
   in chunks of CHUNK = 256 trajectories held in small 2-D buffers (state,
   trajectory): for each time step the innermost loop runs over the chunk and
   vectorises.  Chunk 128-1024 were within 10 % of each other (5.4-6.1e9
   updates/s); manually unrolling two time steps per pass or lane-unrolling
   the state into scalars (SLP) was slower (1.97e9 updates/s).
 * Checking the escape radius inside the update loop cost 45 % (3.3e9 vs
-  6.0e9 updates/s), so state is checked every CHECK_EVERY = 32 steps.  A
-  trajectory found as NaN at a check is replayed from the block start with
+  6.0e9 updates/s), so state is checked every CHECK_EVERY = 32 steps, first
+  by one vectorised pass of lane sums of |h| and |D_g h| (non-finite if any
+  entry is).  A trajectory found as NaN at a check is replayed from h0 with
   the scalar ``step`` to tell an escape (|h| > R first) from a domain error.
 * D_g h of a chunk is rescaled by 2**-200 when it exceeds 2**200 (exact
   powers of two: no rounding).  For homogeneous linear maps h is rescaled
