@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 import sympy as sp
@@ -295,6 +296,22 @@ class NormalForm:
         """The parameter derivative :math:`\\partial f / \\partial g`."""
         col = sp.Matrix([sp.diff(e, self._param) for e in self._rhs])
         return col[0, 0] if self.is_scalar else col
+
+    @cached_property
+    def is_linear_homogeneous(self) -> bool:
+        """True when f(h, g) = A(g) h: linear in the state with f(0, g) = 0.
+
+        Then (h, D_g h) is homogeneous of degree one in h0, so the sNTK norm
+        is exactly M_2 times a function of g and T, and numerics may rescale
+        h freely (such maps never "escape").
+        """
+        zero = {x: 0 for x in self._state}
+        for e in self._rhs:
+            if not e.is_polynomial(*self._state):
+                return False
+            if sp.simplify(e.subs(zero)) != 0 or sp.Poly(e, *self._state).total_degree() > 1:
+                return False
+        return True
 
     def evaluate(self, h: Any, g: Any) -> sp.Expr | sp.Matrix:
         """Exact value of f at a state ``h`` (scalar or sequence) and parameter ``g``."""

@@ -65,20 +65,6 @@ class _KernelPrinter(PythonCodePrinter):
         return super()._print_Pow(expr, rational=rational)
 
 
-def _is_homogeneous_linear(form: NormalForm) -> bool:
-    """f(h, g) = A(g) h: then (h, D_g h) is homogeneous of degree one in h0,
-    and both may be rescaled by powers of two without changing the recursion."""
-    zero = {x: 0 for x in form.state}
-    for e in form.rhs:
-        if not e.is_polynomial(*form.state):
-            return False
-        if sp.simplify(e.subs(zero)) != 0:
-            return False
-        if sp.Poly(e, *form.state).total_degree() > 1:
-            return False
-    return True
-
-
 def _lines(assignments: list[tuple[str, sp.Expr]], printer: _KernelPrinter) -> list[str]:
     """Assignment statements with common subexpressions hoisted into ``_c*``."""
     names = [n for n, _ in assignments]
@@ -139,7 +125,7 @@ def form_source(form: NormalForm) -> FormSource:
         "UPDATE_UNSCALED": "\n".join(load_chunk + _lines(tangent(False), printer) + store_chunk + square),
         "UPDATE_SCALED": "\n".join(load_chunk + _lines(tangent(True), printer) + store_chunk + square),
     }
-    homogeneous = _is_homogeneous_linear(form)
+    homogeneous = form.is_linear_homogeneous
     header = f"# form: {form.name}: " + "; ".join(f"{x} -> {e}" for x, e in zip(form.state, form.rhs))
     source = MODULE_TEMPLATE.render(dim=n, homogeneous=homogeneous, header=header, **pieces)
     return FormSource(dim=n, homogeneous=homogeneous, source=source, key=form_key(form))

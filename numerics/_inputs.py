@@ -6,6 +6,7 @@ finite float64 C-contiguous arrays of the right shape.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -148,3 +149,11 @@ def check_radius(radius: Any) -> float:
     if not isinstance(radius, numbers.Real) or isinstance(radius, bool) or not radius > 0:
         raise ValueError(f"escape_radius must be a number > 0 (or math.inf), got {radius!r}")
     return float(radius)
+
+
+def validated(form: Any, g: Any, T: Any, h0: Any, escape_radius: Any):
+    """(form, g, T, h0 as (dim, B), radius) checked; radius = inf for maps f = A(g) h,
+    which diverge like g^t but never escape."""
+    form = check_form(form)
+    g, T, h0_k, radius = check_g(g), check_T(T), check_h0(form, h0), check_radius(escape_radius)
+    return form, g, T, h0_k, (math.inf if form.is_linear_homogeneous else radius)

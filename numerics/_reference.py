@@ -18,7 +18,7 @@ import sympy as sp
 
 from normalforms import NormalForm
 
-from ._inputs import check_form, check_g, check_h0, check_radius, check_T
+from ._inputs import validated
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,6 @@ class ReferenceResult:
         return np.array([float(mpmath.log(v)) if v > 0 else -math.inf for v in self.norm])
 
 
-def _is_linear_homogeneous(form: NormalForm) -> bool:
-    zero = {x: 0 for x in form.state}
-    return all(
-        e.is_polynomial(*form.state) and e.subs(zero) == 0 and sp.Poly(e, *form.state).total_degree() <= 1
-        for e in form.rhs
-    )
-
-
 def reference(form: NormalForm, g: Any, T: int, h0: Any, *, dps: int = 50,
               escape_radius: float = 1.0e6) -> ReferenceResult:
     r"""||sNTK_g|| by direct iteration in mpmath at ``dps`` digits.
@@ -69,11 +61,7 @@ def reference(form: NormalForm, g: Any, T: int, h0: Any, *, dps: int = 50,
     >>> r.norm[0]                     # 1 + 4 * 4 + 9 * 16
     mpf('161.0')
     """
-    form = check_form(form)
-    g = check_g(g)
-    T = check_T(T)
-    h0_k = check_h0(form, h0)
-    radius = math.inf if _is_linear_homogeneous(form) else check_radius(escape_radius)
+    form, g, T, h0_k, radius = validated(form, g, T, h0, escape_radius)
     n = form.dim
     args = (*form.state, form.param)
     f = sp.lambdify(args, list(form.rhs), modules="mpmath")

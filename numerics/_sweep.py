@@ -27,7 +27,7 @@ import numpy as np
 from normalforms import NormalForm
 
 from ._codegen import compile_form
-from ._inputs import check_form, check_g, check_h0, check_radius, check_T
+from ._inputs import validated
 
 DEFAULT_ESCAPE_RADIUS = 1.0e6
 """|h| beyond which a trajectory counts as escaped (max-norm for vector states).
@@ -245,18 +245,11 @@ def sweep(
     >>> r.norm.tolist()   # sum_t t^2 g^(2t-2) h0^2: 1 + 4/4 + 9/16 and 1 + 4 + 9
     [2.5625, 14.0]
     """
-    form = check_form(form)
-    g = check_g(g)
-    T = check_T(T)
-    h0_k = check_h0(form, h0)
-    radius = check_radius(escape_radius)
+    form, g, T, h0_k, radius = validated(form, g, T, h0, escape_radius)
     threads = _default_threads() if threads is None else int(threads)
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    compiled = compile_form(form)
-    mod = compiled.module
-    if compiled.homogeneous:
-        radius = math.inf
+    mod = compile_form(form).module
     G, B = g.size, h0_k.shape[1]
     # Split each g's ensemble when there are too few g values to keep every
     # thread busy; never into pieces smaller than one kernel chunk.
@@ -390,14 +383,8 @@ def trajectories(form: NormalForm, g: Any, T: int, h0: Any, *, escape_radius: fl
     >>> tr.h[0, :, 0].tolist(), tr.dg_h[0, :, 0].tolist()
     ([0.5, 0.875, 1.080078125], [0.0, 0.5, 0.7265625])
     """
-    form = check_form(form)
-    g = check_g(g)
-    T = check_T(T)
-    h0_k = check_h0(form, h0)
-    radius = check_radius(escape_radius)
+    form, g, T, h0_k, radius = validated(form, g, T, h0, escape_radius)
     compiled = compile_form(form)
-    if compiled.homogeneous:
-        radius = math.inf  # linear maps diverge like g^t but never "escape"
     n, B = h0_k.shape
     size = 2 * g.size * (T + 1) * n * B * 8
     if size > _TRAJECTORY_BYTES_LIMIT:

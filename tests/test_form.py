@@ -87,3 +87,13 @@ def test_evaluate_is_exact():
 def test_from_expr_alias():
     form = nf.NormalForm.from_expr("r*h*(1-h)", state="h", param="r")
     assert form.param.name == "r" and form.g_star is None
+
+
+def test_linear_homogeneous_maps_are_recognised():
+    import normalforms as nf
+
+    assert nf.stability_flip().is_linear_homogeneous
+    assert nf.NormalForm(["g*x - y", "x + g*y/2"], state="x y").is_linear_homogeneous
+    assert not nf.NormalForm("g*h + g").is_linear_homogeneous  # affine
+    assert not nf.pitchfork().is_linear_homogeneous
+    assert not nf.NormalForm("g*sin(h)").is_linear_homogeneous
