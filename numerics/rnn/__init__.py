@@ -1,9 +1,16 @@
 """numerics.rnn -- the paper's student-teacher tanh RNN, its exact derivatives and sNTK operators.
 
 h_t = tanh(W h_{t-1} + b) with neurons 0, 1 as read-in/readout (sec. 2, appendix B).
+
+Work in progress (issue 4): the model, exact JVP/VJP/BPTT, the matrix-free
+sNTK/Fisher operators, the fixed-point finder and the appendix-B construction
+are in place and tested; the 4-stable/5-unstable teacher search, bifurcation
+tracking through training and the figure-1 checks are not yet.
 """
 
 from ._derivatives import gradient, jvp, vjp
+from ._fixed_points import RnnFixedPoint, find_fixed_points, multipliers
+from ._teacher import construct_W
 from ._model import READOUT, RNN, embed, forward, loss, loss_cotangent
 from ._operators import SntkOperator, TraceEstimate, entropy_rank, participation_ratio, stable_rank
 
@@ -11,4 +18,5 @@ __all__ = [
     "RNN", "READOUT", "embed", "forward", "loss", "loss_cotangent",
     "jvp", "vjp", "gradient",
     "SntkOperator", "TraceEstimate", "stable_rank", "participation_ratio", "entropy_rank",
+    "find_fixed_points", "RnnFixedPoint", "multipliers", "construct_W",
 ]

@@ -1,0 +1,97 @@
+r"""Fixed points of h = tanh(W h + b): Newton from many seeds, deduplicated, with multipliers.
+
+F(h) = h - tanh(W h + b) = 0 is solved by Newton's method with Jacobian
+I - D W, D = diag(1 - tanh^2(W h + b)).  The multipliers of a fixed point are
+the eigenvalues of the map's Jacobian D W there; it is stable when all
+|mu| < 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._inputs import SeedLike, as_generator
+from ._model import READOUT, RNN
+
+
+@dataclass(frozen=True)
+class RnnFixedPoint:
+    """h* (N,), its multipliers (sorted by decreasing modulus) and stability."""
+
+    h: np.ndarray
+    multipliers: np.ndarray
+    residual: float
+
+    @property
+    def stable(self) -> bool:
+        return bool(np.abs(self.multipliers[0]) < 1)
+
+    @property
+    def readout(self) -> tuple[float, float]:
+        return float(self.h[READOUT[0]]), float(self.h[READOUT[1]])
+
+    @property
+    def n_unstable(self) -> int:
+        return int(np.sum(np.abs(self.multipliers) > 1))
+
+
+def _newton(net: RNN, h: np.ndarray, iters: int, tol: float) -> tuple[np.ndarray, float]:
+    I = np.eye(net.N)
+    polish = 2  # Newton steps after the tolerance is met: quadratic convergence reaches rounding level
+    for _ in range(iters):
+        a = net.W @ h + net.b
+        th = np.tanh(a)
+        F = h - th
+        res = float(np.max(np.abs(F)))
+        if res < tol:
+            if polish == 0:
+                return h, res
+            polish -= 1
+        Jf = I - (1.0 - th**2)[:, None] * net.W
+        try:
+            h = h - np.linalg.solve(Jf, F)
+        except np.linalg.LinAlgError:
+            return h, np.inf
+        if not np.all(np.isfinite(h)):
+            return h, np.inf
+    F = h - np.tanh(net.W @ h + net.b)
+    return h, float(np.max(np.abs(F)))
+
+
+def multipliers(net: RNN, h: np.ndarray) -> np.ndarray:
+    """Eigenvalues of D W at h, sorted by decreasing modulus."""
+    d = 1.0 - np.tanh(net.W @ h + net.b) ** 2
+    mu = np.linalg.eigvals(d[:, None] * net.W)
+    return mu[np.argsort(-np.abs(mu), kind="stable")]
+
+
+def find_fixed_points(net: RNN, seeds: int = 200, rng: SeedLike = 0, extra: np.ndarray | None = None,
+                      tol: float = 1e-12, dedup: float = 1e-6, iters: int = 60) -> list[RnnFixedPoint]:
+    """All fixed points Newton reaches from ``seeds`` random starts in [-1, 1]^N (plus ``extra`` starts).
+
+    Starts also include the origin and the states reached by running the map
+    for 200 steps from each random start (they land on attractors), so stable
+    points are not missed.  Points closer than ``dedup`` (max-norm) are merged.
+    Returned sorted by readout coordinates.
+    """
+    gen = as_generator(rng)
+    starts = [np.zeros(net.N)]
+    random = gen.uniform(-1, 1, size=(seeds, net.N))
+    starts += list(random)
+    run = random.copy()
+    for _ in range(200):
+        run = np.tanh(run @ net.W.T + net.b)
+    starts += list(run)
+    if extra is not None:
+        starts += list(np.atleast_2d(extra))
+    found: list[RnnFixedPoint] = []
+    for h in starts:
+        h, res = _newton(net, np.array(h, dtype=np.float64), iters, tol)
+        if res > tol * 100:
+            continue
+        if any(np.max(np.abs(fp.h - h)) < dedup for fp in found):
+            continue
+        found.append(RnnFixedPoint(h=h, multipliers=multipliers(net, h), residual=res))
+    return sorted(found, key=lambda fp: (round(fp.readout[0], 6), round(fp.readout[1], 6)))

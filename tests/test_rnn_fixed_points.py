@@ -1,0 +1,49 @@
+"""RNN fixed-point finder and the appendix-B teacher construction.
+
+References: mpmath.findroot for h = tanh(2h) (independent of Newton here),
+hand-derived multipliers, and the defining identity W tanh(X) = X.
+"""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+
+from numerics.rnn import RNN
+from numerics.rnn._fixed_points import find_fixed_points
+from numerics.rnn._teacher import construct_W
+
+
+def test_fixed_points_of_a_decoupled_network_by_hand():
+    # h1' = tanh(2 h1), h2' = tanh(h2 / 2): origin (multipliers 2, 1/2) and +-(h*, 0),
+    # h* = tanh(2 h*), multipliers 2 (1 - h*^2) and 1/2.
+    net = RNN(np.diag([2.0, 0.5]), np.zeros(2))
+    fps = find_fixed_points(net, seeds=50, rng=0)
+    h_star = float(mpmath.findroot(lambda x: x - mpmath.tanh(2 * x), 0.9))
+    assert len(fps) == 3
+    by_x = {round(fp.h[0], 9): fp for fp in fps}
+    origin = by_x[0.0]
+    np.testing.assert_allclose(sorted(np.abs(origin.multipliers)), [0.5, 2.0], rtol=1e-12)
+    assert not origin.stable and origin.n_unstable == 1
+    for sign in (1, -1):
+        fp = by_x[round(sign * h_star, 9)]
+        assert fp.h[0] == pytest.approx(sign * h_star, abs=1e-12) and abs(fp.h[1]) < 1e-12
+        np.testing.assert_allclose(sorted(np.abs(fp.multipliers)), sorted([2 * (1 - h_star**2), 0.5]), rtol=1e-10)
+        assert fp.stable
+
+
+def test_construction_places_fixed_points_exactly():
+    rng = np.random.default_rng(0)
+    N = 16
+    X = rng.normal(0, 1.5, size=(N, 3))
+    W = construct_W(X, rng.normal(0, 0.2, size=(N, N)))
+    np.testing.assert_allclose(W @ np.tanh(X), X, atol=1e-12)
+    net = RNN(W, np.zeros(N))
+    for x in X.T:
+        for sign in (1, -1):  # tanh is odd: -x is a fixed point too
+            h = sign * np.tanh(x)
+            np.testing.assert_allclose(np.tanh(net.W @ h), h, atol=1e-12)
+    fps = find_fixed_points(net, seeds=30, rng=1, extra=np.concatenate([np.tanh(X.T), -np.tanh(X.T)]))
+    for x in X.T:
+        assert min(np.max(np.abs(fp.h - np.tanh(x))) for fp in fps) < 1e-9
