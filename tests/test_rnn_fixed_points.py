@@ -47,3 +47,29 @@ def test_construction_places_fixed_points_exactly():
     fps = find_fixed_points(net, seeds=30, rng=1, extra=np.concatenate([np.tanh(X.T), -np.tanh(X.T)]))
     for x in X.T:
         assert min(np.max(np.abs(fp.h - np.tanh(x))) for fp in fps) < 1e-9
+
+
+def test_teacher_has_four_stable_and_five_unstable_fixed_points():
+    from numerics.rnn import build_teacher
+
+    teacher = build_teacher(64, seed=0, r=0.6)
+    W = teacher.net.W
+    r, c = 0.6, np.arctanh(0.6) / 0.6
+    np.testing.assert_allclose(W[:2, :2], c * np.eye(2), atol=1e-12)  # readout block c I (by hand)
+    pts = {tuple(np.round(fp.readout, 9)): fp for fp in teacher.fixed_points}
+    assert len(pts) == 9 and teacher.n_stable == 4 and teacher.n_unstable == 5
+    for (y0, y1), fp in pts.items():
+        assert {abs(y0), abs(y1)} <= {0.0, r} and np.max(np.abs(fp.h[2:])) < 1e-12
+        # in-plane multipliers by hand: c (1 - y^2) for each readout coordinate
+        for e in (c * (1 - y0**2), c * (1 - y1**2)):
+            assert np.min(np.abs(np.abs(fp.multipliers) - e)) < 1e-9 * e
+        assert fp.stable == (abs(y0) == r and abs(y1) == r)
+
+
+def test_teacher_rejects_bad_settings():
+    from numerics.rnn import build_teacher
+
+    with pytest.raises(ValueError, match="r must lie"):
+        build_teacher(8, r=1.2)
+    with pytest.raises(ValueError, match="hidden_norm"):
+        build_teacher(8, hidden_norm=1.5)
