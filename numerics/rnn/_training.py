@@ -1,0 +1,167 @@
+r"""SGD on the student-teacher task with sNTK and fixed-point diagnostics (paper, sec. 2, app. B).
+
+Plain SGD, no momentum or clipping: theta <- theta - lr * grad L, with L the
+readout MSE of ``_model.loss``.  Every ``record_every`` steps the record gets
+the loss, the spectral radius of W, the sNTK trace (exact for small networks,
+Hutch++ otherwise), its largest eigenvalue (Lanczos) and stable rank
+tr / lambda_max, the student's fixed points with their multipliers, and the
+parameters (checkpoints), so later analyses never retrain.
+
+Choices the paper leaves open:
+
+* initial conditions uniform on the box [-box, box]^2 in the read-in plane
+  (box = 1), a new batch every step from the seeded generator (``resample``);
+* the sNTK diagnostics use one fixed batch of ``diag_batch`` initial
+  conditions drawn once at the start, so changes over training are changes of
+  the network, not of the batch;
+* configurations: ``"paper"`` (Xavier W and b, both trained) and
+  ``"symmetric"`` (b = 0 and not trained, each batch mirrored [x; -x]: the
+  student stays odd, so the origin stays a fixed point and its multiplier can
+  genuinely cross +1 -- an exact pitchfork instead of the imperfect one that
+  biases produce).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._inputs import as_generator
+from ._derivatives import gradient
+from ._fixed_points import find_fixed_points
+from ._model import RNN, forward, loss
+from ._operators import SntkOperator
+from ._teacher import build_teacher
+
+CONFIGS = ("paper", "symmetric")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (and its seed)."""
+
+    N: int = 64
+    T: int = 25
+    B: int = 256
+    steps: int = 35_000
+    lr: float = 5e-3
+    record_every: int = 100
+    config: str = "paper"
+    box: float = 1.0
+    resample: bool = True
+    diag_batch: int = 64
+    trace_matvecs: int = 30
+    fixed_point_seeds: int = 40
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.config not in CONFIGS:
+            raise ValueError(f"config must be one of {CONFIGS}, got {self.config!r}")
+        for name in ("N", "T", "B", "steps", "record_every", "diag_batch"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if self.config == "symmetric" and self.B % 2:
+            raise ValueError("the symmetric configuration mirrors the batch; B must be even")
+
+
+@dataclass
+class TrainingRecord:
+    """Per-record arrays (index = record), the final network and the config."""
+
+    config: TrainConfig
+    steps: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    spectral_radius: list = field(default_factory=list)
+    trace: list = field(default_factory=list)
+    lambda_max: list = field(default_factory=list)
+    stable_rank: list = field(default_factory=list)
+    fixed_points: list = field(default_factory=list)  # per record: list of (readout, |mu| sorted, stable)
+    W: list = field(default_factory=list)
+    b: list = field(default_factory=list)
+    teacher_W: np.ndarray | None = None
+    x_diag: np.ndarray | None = None
+
+    def save(self, path: str | Path) -> Path:
+        """npz with arrays + JSON sidecar with the config and fixed points."""
+        path = Path(path)
+        np.savez_compressed(path.with_suffix(".npz"), steps=self.steps, loss=self.loss,
+                            spectral_radius=self.spectral_radius, trace=self.trace, lambda_max=self.lambda_max,
+                            stable_rank=self.stable_rank, W=np.array(self.W), b=np.array(self.b),
+                            teacher_W=self.teacher_W, x_diag=self.x_diag)
+        path.with_suffix(".json").write_text(json.dumps({"config": asdict(self.config),
+                                                         "fixed_points": self.fixed_points}, indent=1))
+        return path.with_suffix(".npz")
+
+    def network(self, index: int) -> RNN:
+        return RNN(self.W[index], self.b[index])
+
+
+def _batch(rng: np.random.Generator, cfg: TrainConfig, size: int) -> np.ndarray:
+    if cfg.config == "symmetric":
+        half = rng.uniform(-cfg.box, cfg.box, size=(size // 2, 2))
+        return np.concatenate([half, -half])
+    return rng.uniform(-cfg.box, cfg.box, size=(size, 2))
+
+
+def _record(rec: TrainingRecord, step: int, net: RNN, teacher: RNN, x_diag: np.ndarray, cfg: TrainConfig,
+            rng: np.random.Generator) -> None:
+    H = forward(net, x_diag, cfg.T)
+    rec.steps.append(step)
+    rec.loss.append(loss(H, forward(teacher, x_diag, cfg.T)[:, :, :2]))
+    rec.spectral_radius.append(float(np.max(np.abs(np.linalg.eigvals(net.W)))))
+    op = SntkOperator(net, x_diag, cfg.T, params="W" if cfg.config == "symmetric" else "Wb")
+    tr = op.trace() if op.n_params <= 600 else op.trace_estimate(cfg.trace_matvecs, rng).value
+    lam = float(op.top_eigenpairs(1, tol=1e-6)[0][0])
+    rec.trace.append(tr)
+    rec.lambda_max.append(lam)
+    rec.stable_rank.append(tr / lam)
+    fps = find_fixed_points(net, seeds=cfg.fixed_point_seeds, rng=rng)
+    rec.fixed_points.append([{"readout": list(fp.readout), "abs_multipliers": np.abs(fp.multipliers[:3]).tolist(),
+                              "stable": fp.stable} for fp in fps])
+    rec.W.append(net.W.copy())
+    rec.b.append(net.b.copy())
+
+
+def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = None) -> TrainingRecord:
+    """Train a student on the teacher's readout trajectories by plain SGD.
+
+    Deterministic by ``cfg.seed``: the student's Xavier draw, the batches and
+    the diagnostics' random probes all come from one seeded generator.
+    """
+    rng = as_generator(cfg.seed)
+    teacher = build_teacher(cfg.N, seed=rng).net if teacher is None else teacher
+    if teacher.N != cfg.N:
+        raise ValueError(f"teacher has N = {teacher.N}, config has N = {cfg.N}")
+    student = RNN.xavier(cfg.N, rng, bias=cfg.config == "paper")
+    W, b = student.W.copy(), student.b.copy()
+    x_diag = _batch(rng, cfg, cfg.diag_batch + (cfg.diag_batch % 2))
+    x = _batch(rng, cfg, cfg.B)
+    rec = TrainingRecord(cfg, teacher_W=teacher.W.copy(), x_diag=x_diag)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=cfg.steps, desc=f"train {cfg.config}", disable=progress is False, delay=0 if progress else 1.0,
+               leave=False)
+    for step in range(cfg.steps + 1):
+        net = RNN(W, b)
+        if step % cfg.record_every == 0 or step == cfg.steps:
+            _record(rec, step, net, teacher, x_diag, cfg, rng)
+        if step == cfg.steps:
+            break
+        if cfg.resample:
+            x = _batch(rng, cfg, cfg.B)
+        H = forward(net, x, cfg.T)
+        gW, gb = gradient(net, H, forward(teacher, x, cfg.T)[:, :, :2])
+        if not (np.all(np.isfinite(gW)) and np.all(np.isfinite(gb))):
+            raise FloatingPointError(f"non-finite gradient at step {step}; lower lr (now {cfg.lr})")
+        W = W - cfg.lr * gW
+        if cfg.config == "paper":
+            b = b - cfg.lr * gb
+        bar.update(1)
+    bar.close()
+    return rec
