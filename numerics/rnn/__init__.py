@@ -10,6 +10,7 @@ the figure-1 checks are not yet.
 """
 
 from ._derivatives import gradient, jvp, vjp
+from ._events import Event, bifurcation_events
 from ._fixed_points import RnnFixedPoint, find_fixed_points, multipliers
 from ._teacher import Teacher, build_teacher, construct_W
 from ._training import CONFIGS, TrainConfig, TrainingRecord, train
@@ -21,5 +22,5 @@ __all__ = [
     "jvp", "vjp", "gradient",
     "SntkOperator", "TraceEstimate", "stable_rank", "participation_ratio", "entropy_rank",
     "find_fixed_points", "RnnFixedPoint", "multipliers", "construct_W", "build_teacher", "Teacher",
-    "TrainConfig", "TrainingRecord", "train", "CONFIGS",
+    "TrainConfig", "TrainingRecord", "train", "CONFIGS", "bifurcation_events", "Event",
 ]
