@@ -3,6 +3,7 @@
     nfsntk derive FORM [--order N] [--latex]        symbolic derivations (or --map EXPR, --all)
     nfsntk sweep FORM --g 0.5:1.5:201 --T 30 --ic-range 0.1 --samples 10000 [--csv F] [--png F]
     nfsntk figure2 --out DIR                        the paper's figure 2
+    nfsntk train [--config paper|symmetric]         the student-teacher RNN, paper scale, saved record
     nfsntk check [--out DIR] [--quick]              every paper check, as a table
 
 Bad arguments print a one-line error and exit with status 2.
@@ -72,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--out", default="figs", help="output folder (default figs)")
     f.add_argument("--samples", type=int, default=10_000, help="ensemble size (default 10000)")
     f.add_argument("--points", type=int, default=401, help="g-grid points on [0.5, 1.5] (default 401)")
+    tr = sub.add_parser("train", help="train the student-teacher RNN (paper scale by default) and save the record")
+    tr.add_argument("--config", choices=["paper", "symmetric"], default="paper")
+    tr.add_argument("--steps", type=int, default=35_000)
+    tr.add_argument("--N", type=int, default=64)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--record-every", type=int, default=100)
+    tr.add_argument("--out", default=None, help="record path without suffix (default <check output>/runs/CONFIG)")
     c = sub.add_parser("check", help="run the paper checks and print the table")
     c.add_argument("--out", default=None, help="output folder (default $NFSNTK_OUT or out/paper_checks)")
     c.add_argument("--quick", action="store_true", help="reduced ensembles and grids")
@@ -125,6 +133,19 @@ def _figure2(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+def _train(args: argparse.Namespace) -> None:
+    from numerics.rnn import TrainConfig, train
+
+    from ._verdict import output_dir
+
+    cfg = TrainConfig(config=args.config, steps=args.steps, N=args.N, seed=args.seed,
+                      record_every=args.record_every)
+    path = Path(args.out) if args.out else output_dir() / "runs" / args.config
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rec = train(cfg, progress=True)
+    print(f"wrote {rec.save(path)}; final loss {rec.loss[-1]:.4g}, stable rank {rec.stable_rank[-1]:.3g}")
+
+
 def _check(args: argparse.Namespace) -> None:
     from . import run_all, table
     from ._verdict import output_dir
@@ -137,7 +158,7 @@ def _check(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        {"derive": _derive, "sweep": _sweep, "figure2": _figure2, "check": _check}[args.command](args)
+        {"derive": _derive, "sweep": _sweep, "figure2": _figure2, "train": _train, "check": _check}[args.command](args)
     except (ValueError, TypeError) as exc:
         print(f"nfsntk: error: {exc}", file=sys.stderr)
         return 2

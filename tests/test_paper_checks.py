@@ -64,3 +64,14 @@ def test_pitchfork_verdicts(verdicts):
     above = v["sec3 pitchfork: g>1 peaks, decays, damps onto ±sqrt(g-1)"]
     assert above.verdict == HOLDS_CORRECTED
     assert max(above.measured["max_||h_200|-sqrt(g-1)|"].values()) < 1e-10
+
+
+def test_figure1_check_runs_the_whole_chain(verdicts):
+    out, v = verdicts
+    collapse = v["fig1: sNTK rank collapses to ~1 at the first bifurcation"]
+    first = v["fig1: first bifurcation is a pitchfork with a loss drop"]
+    assert (out / "figure1.png").exists() and (out / "runs" / "paper_quick.npz").exists()
+    for st in first.measured["paper"], first.measured["symmetric"]:
+        assert st["final_loss"] < st["initial_loss"]  # training works in the reduced configuration
+    rank = collapse.measured["paper"]
+    assert rank["stable_rank_at_min"] >= 1.0 - 1e-9  # tr >= lambda_max always

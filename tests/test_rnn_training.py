@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from numerics.rnn import RNN, find_fixed_points, forward, loss
-from numerics.rnn._training import TrainConfig, train
+from numerics.rnn._training import TrainConfig, TrainingRecord, train
 
 SMALL = dict(N=8, T=10, B=32, steps=60, record_every=20, diag_batch=8, fixed_point_seeds=10, lr=0.05)
 
@@ -56,6 +56,10 @@ def test_save_writes_arrays_and_config(tmp_path):
     np.testing.assert_array_equal(data["loss"], rec.loss)
     meta = json.loads((tmp_path / "run.json").read_text())
     assert meta["config"]["seed"] == 7 and len(meta["fixed_points"]) == len(rec.steps)
+    back = TrainingRecord.load(tmp_path / "run")
+    assert back.loss == rec.loss and back.config == rec.config and back.fixed_points == rec.fixed_points
+    np.testing.assert_array_equal(back.W[-1], rec.W[-1])
+    np.testing.assert_array_equal(back.x_diag, rec.x_diag)
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -98,6 +98,21 @@ class TrainingRecord:
                                                          "fixed_points": self.fixed_points}, indent=1))
         return path.with_suffix(".npz")
 
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainingRecord":
+        """Read what :meth:`save` wrote (``path`` with or without suffix)."""
+        path = Path(path)
+        data = np.load(path.with_suffix(".npz"))
+        meta = json.loads(path.with_suffix(".json").read_text())
+        rec = cls(TrainConfig(**meta["config"]))
+        for name in ("steps", "loss", "spectral_radius", "trace", "lambda_max", "stable_rank"):
+            setattr(rec, name, data[name].tolist())
+        rec.W, rec.b = list(data["W"]), list(data["b"])
+        rec.teacher_W = data["teacher_W"] if "teacher_W" in data.files and data["teacher_W"].ndim == 2 else None
+        rec.x_diag = data["x_diag"] if "x_diag" in data.files and data["x_diag"].ndim == 2 else None
+        rec.fixed_points = meta["fixed_points"]
+        return rec
+
     def network(self, index: int) -> RNN:
         return RNN(self.W[index], self.b[index])
 
