@@ -52,12 +52,18 @@ def _persisting_changed(before: list, after: list, tol: float = 0.05) -> bool:
     return False
 
 
-def bifurcation_events(steps: list, fixed_points: list) -> list[Event]:
-    """Events between consecutive records (``TrainingRecord.steps``, ``.fixed_points``)."""
+def bifurcation_events(steps: list, fixed_points: list, attractors_only: bool = False) -> list[Event]:
+    """Events between consecutive records (``TrainingRecord.steps``, ``.fixed_points``).
+
+    With ``attractors_only`` only changes in the number of *stable* fixed
+    points count: those are found reliably (every run of the map lands on
+    one), whereas a Newton search from finitely many seeds can miss an
+    unstable point at one checkpoint and find it at the next.
+    """
     events = []
     for i in range(1, len(steps)):
         (n0, s0), (n1, s1) = _counts(fixed_points[i - 1]), _counts(fixed_points[i])
-        if (n0, s0) == (n1, s1):
+        if (n0, s0) == (n1, s1) or (attractors_only and s0 == s1):
             continue
         changed = _persisting_changed(fixed_points[i - 1], fixed_points[i])
         if n1 != n0 and changed:
