@@ -79,6 +79,9 @@ def analyse(rec: TrainingRecord) -> dict:
         "stable_rank_after": float(np.median(after)) if after.size else float("nan"),
         "stable_rank_max_after": float(after.max()) if after.size else float("nan"),
         "rank_below_1.2_from_step": int(steps[low[0]]) if low.size else None,
+        # A fold creates its pair away from the existing points, whose multipliers need not approach 1.
+        "stable_points_abs_multiplier_before": [max(fp["abs_multipliers"]) for fp in rec.fixed_points[i - 1]
+                                                if fp["stable"]],
         "lambda_max_before": float(np.median(np.array(rec.lambda_max)[max(0, i - 11): i - 1])) if before.size
         else float("nan"),
     })
