@@ -15,6 +15,7 @@ from ._fixed_points import RnnFixedPoint, find_fixed_points, multipliers
 from ._teacher import Teacher, build_teacher, construct_W
 from ._training import CONFIGS, TrainConfig, TrainingRecord, train
 from ._model import READOUT, RNN, embed, forward, loss, loss_cotangent
+from ._normal_form import RnnCriticalCoefficients, critical_coefficients
 from ._operators import SntkOperator, TraceEstimate, entropy_rank, participation_ratio, stable_rank
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "SntkOperator", "TraceEstimate", "stable_rank", "participation_ratio", "entropy_rank",
     "find_fixed_points", "RnnFixedPoint", "multipliers", "construct_W", "build_teacher", "Teacher",
     "TrainConfig", "TrainingRecord", "train", "CONFIGS", "bifurcation_events", "Event",
+    "critical_coefficients", "RnnCriticalCoefficients",
 ]

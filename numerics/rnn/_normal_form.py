@@ -1,0 +1,84 @@
+r"""Critical normal-form coefficients of the tanh RNN at a (near-)critical fixed point.
+
+The same formulas as :mod:`normalforms` (Kuznetsov 2004, secs. 5.4.1-5.4.2, with
+q, p normalised ||q|| = 1, <p, q> = 1 and the largest component of q positive),
+evaluated numerically from the exact jet of F(h) = tanh(W h + b) at h*:
+with a = W h* + b, t = tanh(a),
+
+    A = diag(1 - t^2) W,
+    B(u, v) = tanh''(a) * (W u) * (W v),            tanh'' = -2 t (1 - t^2),
+    C(u, v, w) = tanh'''(a) * (W u) * (W v) * (W w), tanh''' = -2 (1 - t^2)(1 - 3 t^2).
+
+* multiplier near +1: fold coefficient a = <p, B(q, q)>/2 and the pitchfork cubic
+  b = <p, C(q,q,q)>/6 + <p, B(q, h2)>/2, h2 from the bordered system (as the symbolic layer);
+* multiplier near -1: flip coefficient c = <p, C(q,q,q)>/6 - <p, B(q, (A - I)^{-1} B(q, q))>/2.
+
+A 64-neuron jet is out of reach symbolically; the tests check this numeric
+path against ``normalforms`` on small networks with planted bifurcations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._model import RNN
+
+
+@dataclass(frozen=True)
+class RnnCriticalCoefficients:
+    """Coefficients at the multiplier ``multiplier`` (nearest to +1 or -1)."""
+
+    multiplier: complex
+    values: dict
+    q: np.ndarray
+    p: np.ndarray
+
+
+def _jet(net: RNN, h: np.ndarray):
+    a = net.W @ h + net.b
+    t = np.tanh(a)
+    d1 = 1.0 - t**2
+    d2 = -2.0 * t * d1
+    d3 = -2.0 * d1 * (1.0 - 3.0 * t**2)
+    A = d1[:, None] * net.W
+    B = lambda u, v: d2 * (net.W @ u) * (net.W @ v)
+    C = lambda u, v, w: d3 * (net.W @ u) * (net.W @ v) * (net.W @ w)
+    return A, B, C
+
+
+def _eigvecs(A: np.ndarray, target: float) -> tuple[complex, np.ndarray, np.ndarray]:
+    vals, right = np.linalg.eig(A)
+    k = int(np.argmin(np.abs(vals - target)))
+    mu = vals[k]
+    if abs(mu.imag) > 1e-9:
+        raise ValueError(f"the multiplier nearest {target:+g} is complex ({mu}); use a Neimark-Sacker analysis")
+    q = np.real(right[:, k])
+    q /= np.linalg.norm(q)
+    if q[np.argmax(np.abs(q))] < 0:
+        q = -q
+    lvals, left = np.linalg.eig(A.T)
+    p = np.real(left[:, int(np.argmin(np.abs(lvals - mu)))])
+    p /= p @ q
+    return complex(mu), q, p
+
+
+def critical_coefficients(net: RNN, h: np.ndarray, sign: int = +1) -> RnnCriticalCoefficients:
+    """Fold/pitchfork (``sign = +1``) or flip (``sign = -1``) coefficients at fixed point h."""
+    if sign not in (1, -1):
+        raise ValueError(f"sign must be +1 (fold/pitchfork) or -1 (flip), got {sign}")
+    h = np.asarray(h, dtype=np.float64)
+    A, B, C = _jet(net, h)
+    mu, q, p = _eigvecs(A, float(sign))
+    n = A.shape[0]
+    if sign == 1:
+        a = 0.5 * p @ B(q, q)
+        bordered = np.block([[np.eye(n) - A, q[:, None]], [p[None, :], np.zeros((1, 1))]])
+        h2 = np.linalg.solve(bordered, np.concatenate([B(q, q), [0.0]]))[:n]
+        b = p @ C(q, q, q) / 6 + p @ B(q, h2) / 2
+        values = {"a": float(a), "b": float(b)}
+    else:
+        w = np.linalg.solve(A - np.eye(n), B(q, q))
+        values = {"c": float(p @ C(q, q, q) / 6 - p @ B(q, w) / 2)}
+    return RnnCriticalCoefficients(mu, values, q, p)

@@ -1,0 +1,59 @@
+"""Numeric critical coefficients of the tanh RNN against the symbolic layer.
+
+Small networks with exactly planted bifurcations; the reference is
+``normalforms`` (exact sympy jets) on the same map written as a NormalForm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import normalforms as nf
+from numerics.rnn import RNN
+from numerics.rnn._normal_form import critical_coefficients
+
+
+def test_planted_fold_matches_symbolic_layer():
+    # h1' = tanh(2 h1 + beta): multiplier 2 (1 - h^2) = 1 at h* = 1/sqrt(2), beta = atanh(h*) - sqrt(2)
+    h_star = 1 / np.sqrt(2)
+    beta = np.arctanh(h_star) - 2 * h_star
+    net = RNN(np.diag([2.0, 0.5]), np.array([beta, 0.0]))
+    num = critical_coefficients(net, np.array([h_star, 0.0]), +1)
+    assert abs(num.multiplier - 1) < 1e-12
+    form = nf.NormalForm(["tanh(2*x + g)", "tanh(y/2)"], state="x y")
+    g0 = sp.atanh(1 / sp.sqrt(2)) - sp.sqrt(2)
+    ref = nf.fold_coefficient(form, (1 / sp.sqrt(2), 0), g0).values["a"]
+    assert num.values["a"] == pytest.approx(float(sp.N(ref, 30)), rel=1e-12)
+    assert num.values["a"] == pytest.approx(-np.sqrt(2), rel=1e-12)  # by hand: -t (1 - t^2) w^2
+
+
+def test_planted_pitchfork_matches_symbolic_layer():
+    # coupled 3-neuron network, W = S diag(1, 2/5, -3/10) S^-1 exactly (rational), b = 0:
+    # the origin has a simple multiplier +1, and odd symmetry makes a = 0
+    S = sp.Matrix([[1, 1, 0], [0, 1, 1], [1, 0, 1]])
+    Ws = S * sp.diag(1, sp.Rational(2, 5), sp.Rational(-3, 10)) * S.inv()
+    W = np.array(Ws.evalf(30).tolist(), dtype=np.float64)
+    num = critical_coefficients(RNN(W, np.zeros(3)), np.zeros(3), +1)
+    assert abs(num.multiplier - 1) < 1e-12
+    x = sp.symbols("x0:3")
+    g = sp.Symbol("g")
+    form = nf.NormalForm([sp.tanh(g * (Ws.row(i) * sp.Matrix(x))[0]) for i in range(3)], state="x0 x1 x2")
+    ref = nf.pitchfork_coefficients(form, (0, 0, 0), 1)
+    assert abs(num.values["a"]) < 1e-12 and ref.values["a"] == 0
+    assert num.values["b"] == pytest.approx(float(sp.N(ref.values["b"], 30)), rel=1e-10)
+    assert num.values["b"] < 0  # tanh saturates: supercritical
+
+
+def test_planted_flip_matches_symbolic_layer():
+    net = RNN(np.diag([-1.0, 0.5]), np.zeros(2))
+    num = critical_coefficients(net, np.zeros(2), -1)
+    form = nf.NormalForm(["tanh(-g*x)", "tanh(y/2)"], state="x y")
+    ref = nf.flip_coefficient(form, (0, 0), 1).values["c"]
+    assert num.values["c"] == pytest.approx(float(ref), rel=1e-12) and float(ref) == pytest.approx(1 / 3)
+
+
+def test_bad_sign():
+    with pytest.raises(ValueError, match="sign"):
+        critical_coefficients(RNN(np.eye(2), np.zeros(2)), np.zeros(2), 0)
