@@ -22,6 +22,7 @@ import numpy as np
 
 import normalforms as nf
 import numerics
+from numerics._inputs import check_threads
 
 
 def numpy_pitchfork(g: np.ndarray, h0: np.ndarray, T: int, block: int = 100) -> np.ndarray:
@@ -99,7 +100,7 @@ def main() -> None:
         ("compile a new user form", f"{compile_s:.2f} s", "print + numba; target <= 5 s"),
     ]
     width = max(len(r[0]) for r in rows)
-    print(f"threads: {numerics._sweep._default_threads()}  (all rounds: kernel "
+    print(f"threads: {check_threads(None)}  (all rounds: kernel "
           f"{', '.join(f'{t:.3f}' for t in t_kernel)} s; NumPy {', '.join(f'{t:.2f}' for t in t_numpy)} s)")
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>10}  {note}")

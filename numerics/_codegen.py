@@ -115,14 +115,15 @@ def form_source(form: NormalForm) -> FormSource:
     load_chunk = [f"x{i} = hc[{i}, b]" for i in range(n)] + [f"s{i} = sc[{i}, b]" for i in range(n)]
     store_chunk = [f"hc[{i}, b] = n_x{i}" for i in range(n)] + [f"sc[{i}, b] = n_s{i}" for i in range(n)]
     square = ["q = " + " + ".join(f"n_s{i} * n_s{i}" for i in range(n))]
+    unscaled = _lines(tangent(False), printer)  # cse once; the scalar step and the chunk loop share it
     pieces = {
         "LOAD_X": "\n".join(load_x),
         "STEP_F": "\n".join(_lines([(f"out[{i}]", f[i]) for i in range(n)], printer)),
         "TANGENT_FN": "\n".join(
-            load_x + load_s + _lines(tangent(False), printer)
+            load_x + load_s + unscaled
             + [f"xo[{i}] = n_x{i}" for i in range(n)] + [f"so[{i}] = n_s{i}" for i in range(n)]
         ),
-        "UPDATE_UNSCALED": "\n".join(load_chunk + _lines(tangent(False), printer) + store_chunk + square),
+        "UPDATE_UNSCALED": "\n".join(load_chunk + unscaled + store_chunk + square),
         "UPDATE_SCALED": "\n".join(load_chunk + _lines(tangent(True), printer) + store_chunk + square),
     }
     homogeneous = form.is_linear_homogeneous

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from typing import Any
 
 import numpy as np
@@ -106,10 +107,10 @@ def check_g(g: Any) -> np.ndarray:
 
 
 def check_T(T: Any) -> int:
-    if isinstance(T, bool) or not isinstance(T, numbers.Integral):
-        raise ValueError(f"T must be a positive integer number of time steps, got {T!r}")
-    if T < 1:
-        raise ValueError(f"T must be >= 1 (the states h_1..h_T enter the norm), got {T}")
+    """A horizon: a positive integer number of time steps (the states h_1..h_T enter)."""
+    if isinstance(T, bool) or not isinstance(T, numbers.Integral) or T < 1:
+        raise ValueError(f"T must be >= 1, a positive integer number of time steps (the states h_1..h_T "
+                         f"enter), got {T!r}")
     return int(T)
 
 
@@ -143,6 +144,15 @@ def check_h0(form: NormalForm, h0: Any) -> np.ndarray:
         rows = np.flatnonzero(~np.all(np.isfinite(arr), axis=1))[:3]
         raise ValueError(f"h0 holds non-finite initial conditions at rows {rows.tolist()}; pass finite values")
     return np.ascontiguousarray(arr.T)
+
+
+def check_threads(threads: Any) -> int:
+    """Worker threads: the CPUs available to this process when None, else an integer >= 1."""
+    if threads is None:
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+        raise ValueError(f"threads must be an integer >= 1 (or None for all available CPUs), got {threads!r}")
+    return int(threads)
 
 
 def check_radius(radius: Any) -> float:

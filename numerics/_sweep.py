@@ -27,7 +27,7 @@ import numpy as np
 from normalforms import NormalForm
 
 from ._codegen import compile_form
-from ._inputs import validated
+from ._inputs import check_threads, validated
 
 DEFAULT_ESCAPE_RADIUS = 1.0e6
 """|h| beyond which a trajectory counts as escaped (max-norm for vector states).
@@ -45,10 +45,6 @@ _LN2 = math.log(2.0)
 
 class NumericalOverflowWarning(RuntimeWarning):
     """A result exceeds float64; its logarithm (``log_norm``) is exact."""
-
-
-def _default_threads() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 _pools: dict[int, ThreadPoolExecutor] = {}
@@ -246,9 +242,7 @@ def sweep(
     [2.5625, 14.0]
     """
     form, g, T, h0_k, radius = validated(form, g, T, h0, escape_radius)
-    threads = _default_threads() if threads is None else int(threads)
-    if threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
+    threads = check_threads(threads)
     mod = compile_form(form).module
     G, B = g.size, h0_k.shape[1]
     # Split each g's ensemble when there are too few g values to keep every
@@ -269,23 +263,22 @@ def sweep(
     edges = np.linspace(0, items, n_slices + 1).astype(np.int64)
     args = (g, h0_k, T, radius, parts)
     outs = (norm_m, norm_e, escaped, info, prof_m, prof_e)
+    slices = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
     start = time.perf_counter()
-    if n_slices == 1 or threads == 1:
-        bar = _progress_bar(progress, items, form)
-        for a, b in zip(edges[:-1], edges[1:]):
-            kernel(*args, int(a), int(b), *outs)
-            bar.update(int(b - a))
-        bar.close()
-    else:
-        pool = _pool(threads)
-        futures = [(int(b - a), pool.submit(kernel, *args, int(a), int(b), *outs)) for a, b in zip(edges[:-1], edges[1:])]
-        bar = _progress_bar(progress, items, form)
-        try:
+    bar = _progress_bar(progress, items, form)
+    try:
+        if n_slices == 1 or threads == 1:
+            for a, b in slices:
+                kernel(*args, a, b, *outs)
+                bar.update(b - a)
+        else:
+            pool = _pool(threads)
+            futures = [(b - a, pool.submit(kernel, *args, a, b, *outs)) for a, b in slices]
             for count, fut in futures:
                 fut.result()
                 bar.update(count)
-        finally:
-            bar.close()
+    finally:
+        bar.close()
     seconds = time.perf_counter() - start
     _raise_kernel_error(info, g, h0_k)
 
@@ -395,7 +388,7 @@ def trajectories(form: NormalForm, g: Any, T: int, h0: Any, *, escape_radius: fl
     H = np.empty((g.size, T + 1, n, B))
     S = np.empty((g.size, T + 1, n, B))
     step = np.empty((g.size, B), np.int64)
-    threads = _default_threads() if threads is None else int(threads)
+    threads = check_threads(threads)
     slices = np.array_split(np.arange(g.size), min(g.size, threads))
     kernel = compiled.module.trajectory_kernel
 

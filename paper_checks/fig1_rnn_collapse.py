@@ -88,7 +88,7 @@ def analyse(rec: TrainingRecord) -> dict:
     return out
 
 
-def _figure(recs: dict, out_dir: Path) -> Path:
+def _figure(recs: dict, stats: dict, out_dir: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.6), layout="constrained")
@@ -96,10 +96,10 @@ def _figure(recs: dict, out_dir: Path) -> Path:
         axes[0].semilogy(rec.steps, rec.loss, label=name)
         axes[1].plot(rec.steps, rec.stable_rank, label=name)
         axes[2].plot(rec.steps, rec.spectral_radius, label=name)
-        ev = bifurcation_events(rec.steps, rec.fixed_points, attractors_only=True)
-        if ev:
+        first = stats[name].get("first_event")
+        if first:
             for ax in axes[:3]:
-                ax.axvline(ev[0].step_after, linestyle="--", linewidth=0.8, color=ax.lines[-1].get_color())
+                ax.axvline(first["steps"][1], linestyle="--", linewidth=0.8, color=ax.lines[-1].get_color())
     for ax, label in zip(axes[:3], ("A  loss", "B  sNTK stable rank", "C  spectral radius of W")):
         ax.set_title(label)
         ax.set_xlabel("SGD step")
@@ -129,7 +129,7 @@ def rec_every(rec: TrainingRecord) -> int:
 def run(out_dir: Path, quick: bool = False) -> list[Verdict]:
     recs = {c: load_or_train(out_dir, c, quick) for c in ("paper", "symmetric")}
     stats = {c: analyse(r) for c, r in recs.items()}
-    png = _figure(recs, out_dir)
+    png = _figure(recs, stats, out_dir)
     verdicts = []
     p = stats["paper"]
     s = stats["symmetric"]

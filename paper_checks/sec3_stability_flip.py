@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from functools import lru_cache
 
 import mpmath
 import numpy as np
@@ -28,6 +29,7 @@ G_ABOVE = (1.1, 1.5)
 HORIZONS = (30, 300, 3000)
 
 
+@lru_cache(maxsize=None)
 def _log_S(g: float, T: int) -> float:
     with warnings.catch_warnings():
         # g^(2T) beyond float64 is expected here; the log-norm is exact.
@@ -35,8 +37,8 @@ def _log_S(g: float, T: int) -> float:
         return float(numerics.sweep(nf.stability_flip(), [g], T, [1.0], progress=False).log_norm[0])
 
 
-def _law(expr: sp.Expr, g: float, T: int) -> float:
-    """log of a law evaluated by mpmath (exponents far beyond float64)."""
+def _law(expr: sp.Expr, g: float, T: int) -> tuple[float, int]:
+    """(log |law|, sign of law), evaluated by mpmath (exponents far beyond float64)."""
     form = nf.stability_flip()
     value = sp.N(expr.subs({form.param: sp.Float(g, 30), nf.T_SYMBOL: T}), 30)
     return float(mpmath.log(abs(mpmath.mpf(str(value))))), int(sp.sign(value))

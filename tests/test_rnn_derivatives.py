@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numerics.rnn import RNN, SntkOperator, entropy_rank, forward, gradient, jvp, loss, participation_ratio, vjp
+from numerics.rnn import (RNN, SntkOperator, entropy_rank, forward, gradient, jvp, loss, loss_cotangent,
+                          participation_ratio, vjp)
 
 
 def small_net(N=6, seed=0, bias=True):
@@ -151,6 +152,7 @@ def test_ranks_of_known_spectra():
         (lambda: forward(small_net(), np.zeros((4, 3)), 5), r"\(B, 2\)"),
         (lambda: SntkOperator(small_net(), batch(), 5, neurons="some"), "neurons"),
         (lambda: RNN.xavier(1, seed=0), "N must be"),
+        (lambda: loss_cotangent(forward(small_net(), batch(), 3), np.zeros((3, 5, 3))), "target readout"),
     ],
 )
 def test_bad_inputs(make, match):

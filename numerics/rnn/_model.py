@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._inputs import SeedLike, as_generator
+from .._inputs import SeedLike, as_generator, check_T
 
 READOUT = (0, 1)
 
@@ -100,40 +100,37 @@ def embed(x0: np.ndarray, N: int) -> np.ndarray:
     return h0
 
 
-def _check_T(T) -> int:
-    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
-        raise ValueError(f"T must be a positive integer number of steps, got {T!r}")
-    return int(T)
-
-
 def forward(net: RNN, x0: np.ndarray, T: int) -> np.ndarray:
     """States h_0..h_T, shape (T + 1, B, N), from read-in initial conditions x0 (B, 2)."""
-    T = _check_T(T)
-    H = np.empty((T + 1, x0.shape[0] if np.ndim(x0) == 2 else 0, net.N))
-    H[0] = embed(x0, net.N)
+    T = check_T(T)
+    h0 = embed(x0, net.N)
+    H = np.empty((T + 1,) + h0.shape)
+    H[0] = h0
     WT = net.W.T
     for t in range(1, T + 1):
         np.tanh(H[t - 1] @ WT + net.b, out=H[t])
     return H
 
 
-def loss(H: np.ndarray, target: np.ndarray) -> float:
-    """L = mean over (t = 1..T, b, readout coordinate) of (y - y*)^2; target shape (T+1, B, 2) or (T, B, 2)."""
+def _readout_error(H: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """y_t - y*_t for t = 1..T, shape (T, B, 2); target shape (T+1, B, 2) or (T, B, 2)."""
     y = H[1:, :, list(READOUT)]
     target = np.asarray(target)
     if target.shape[0] == H.shape[0]:
         target = target[1:]
     if target.shape != y.shape:
         raise ValueError(f"target readout must have shape {y.shape} (T, B, 2), got {target.shape}")
-    return float(np.mean((y - target) ** 2))
+    return y - target
+
+
+def loss(H: np.ndarray, target: np.ndarray) -> float:
+    """L = mean over (t = 1..T, b, readout coordinate) of (y - y*)^2."""
+    return float(np.mean(_readout_error(H, target) ** 2))
 
 
 def loss_cotangent(H: np.ndarray, target: np.ndarray) -> np.ndarray:
     """dL/dh_t for t = 1..T, shape (T, B, N): nonzero on the readout neurons only."""
-    y = H[1:, :, list(READOUT)]
-    target = np.asarray(target)
-    if target.shape[0] == H.shape[0]:
-        target = target[1:]
+    err = _readout_error(H, target)
     V = np.zeros(H[1:].shape)
-    V[:, :, list(READOUT)] = 2.0 * (y - target) / y.size
+    V[:, :, list(READOUT)] = 2.0 * err / err.size
     return V
