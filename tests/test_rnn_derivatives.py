@@ -115,12 +115,17 @@ def test_hutchpp_is_accurate_on_a_rank_one_dominated_operator():
     spike = 1e6 * base_trace
 
     class Spiked(SntkOperator):
+        """F + spike * u u^T: J extended by one output row sqrt(spike) u^T."""
+
+        def sqnorms(self, w):
+            return super().sqnorms(w) + spike * (np.asarray(w) @ u) ** 2
+
         def fisher_matvec(self, w):
             return super().fisher_matvec(w) + spike * np.multiply.outer(w @ u, u)
 
     sp_op = Spiked(net, x0, T)
     exact = base_trace + spike
-    est = sp_op.trace_estimate(matvecs=30, seed=15)
+    est = sp_op.trace_estimate(passes=30, seed=15)
     assert abs(est.value - exact) / exact < 1e-6
     assert abs(est.value - exact) <= 5 * est.stderr + 1e-9 * exact
     rng = np.random.default_rng(15)
@@ -132,8 +137,20 @@ def test_hutchpp_is_accurate_on_a_rank_one_dominated_operator():
 def test_trace_estimate_within_one_percent_on_a_real_network():
     net = RNN.xavier(16, seed=16)
     op = SntkOperator(net, batch(8, seed=17), 12)
-    est = op.trace_estimate(matvecs=60, seed=18)
+    est = op.trace_estimate(passes=150, seed=18)
     assert abs(est.value / op.trace() - 1) < 0.01
+    assert est.passes == 150
+
+
+@pytest.mark.parametrize("neurons", ["all", "readout"])
+def test_exact_trace_equals_the_sum_over_parameter_directions(neurons):
+    """Both trace algorithms (forward stack for all neurons, backward rows for the
+    readout, chosen by size) against sum_p ||J e_p||^2 over the P unit directions;
+    B = 40 also crosses the internal batch chunk of 32."""
+    net = RNN.xavier(16, seed=19)
+    op = SntkOperator(net, batch(40, seed=20), 9, neurons=neurons)
+    reference = float(np.sum(op.J(np.eye(op.n_params)) ** 2))
+    assert op.trace() == pytest.approx(reference, rel=1e-12)
 
 
 def test_ranks_of_known_spectra():
@@ -158,3 +175,12 @@ def test_ranks_of_known_spectra():
 def test_bad_inputs(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_sqnorms_are_the_fisher_quadratic_form():
+    """u^T F u from the streaming ||J u||^2 against the dense F (all and readout scopes)."""
+    net, x0, T = small_net(5, seed=21), batch(3, seed=22), 6
+    for neurons in ("all", "readout"):
+        op = SntkOperator(net, x0, T, neurons=neurons)
+        U = np.random.default_rng(23).normal(size=(4, op.n_params))
+        np.testing.assert_allclose(op.sqnorms(U), np.einsum("mp,pq,mq->m", U, op.dense_fisher(), U), rtol=1e-10)

@@ -9,7 +9,7 @@ place and tested; bifurcation tracking/classification through training and
 the figure-1 checks are not yet.
 """
 
-from ._derivatives import gradient, jvp, vjp
+from ._derivatives import gradient, jvp, jvp_sqnorm, vjp
 from ._events import Event, bifurcation_events
 from ._fixed_points import RnnFixedPoint, find_fixed_points, multipliers
 from ._teacher import Teacher, build_teacher, construct_W
@@ -20,7 +20,7 @@ from ._operators import SntkOperator, TraceEstimate, entropy_rank, participation
 
 __all__ = [
     "RNN", "READOUT", "embed", "forward", "loss", "loss_cotangent",
-    "jvp", "vjp", "gradient",
+    "jvp", "jvp_sqnorm", "vjp", "gradient",
     "SntkOperator", "TraceEstimate", "stable_rank", "participation_ratio", "entropy_rank",
     "find_fixed_points", "RnnFixedPoint", "multipliers", "construct_W", "build_teacher", "Teacher",
     "TrainConfig", "TrainingRecord", "train", "CONFIGS", "bifurcation_events", "Event",

@@ -53,7 +53,7 @@ class TrainConfig:
     box: float = 1.0
     resample: bool = True
     diag_batch: int = 64
-    trace_matvecs: int = 30
+    trace_passes: int = 60
     fixed_point_seeds: int = 40
     seed: int = 0
 
@@ -104,7 +104,10 @@ class TrainingRecord:
         path = Path(path)
         data = np.load(path.with_suffix(".npz"))
         meta = json.loads(path.with_suffix(".json").read_text())
-        rec = cls(TrainConfig(**meta["config"]))
+        config = dict(meta["config"])
+        if "trace_matvecs" in config:  # records written before the budget was counted in J/J^T passes
+            config["trace_passes"] = 2 * config.pop("trace_matvecs")
+        rec = cls(TrainConfig(**config))
         for name in ("steps", "loss", "spectral_radius", "trace", "lambda_max", "stable_rank"):
             setattr(rec, name, data[name].tolist())
         rec.W, rec.b = list(data["W"]), list(data["b"])
@@ -131,7 +134,7 @@ def _record(rec: TrainingRecord, step: int, net: RNN, teacher: RNN, x_diag: np.n
     rec.loss.append(loss(H, forward(teacher, x_diag, cfg.T)[:, :, :2]))
     rec.spectral_radius.append(float(np.max(np.abs(np.linalg.eigvals(net.W)))))
     op = SntkOperator(net, x_diag, cfg.T, params="W" if cfg.config == "symmetric" else "Wb")
-    tr = op.trace() if op.n_params <= 600 else op.trace_estimate(cfg.trace_matvecs, rng).value
+    tr = op.trace() if op.n_params <= 600 else op.trace_estimate(cfg.trace_passes, rng).value
     lam = float(op.top_eigenpairs(1, tol=1e-6)[0][0])
     rec.trace.append(tr)
     rec.lambda_max.append(lam)
