@@ -2,11 +2,11 @@
 
 h_t = tanh(W h_{t-1} + b) with neurons 0, 1 as read-in/readout (sec. 2, appendix B).
 
-Work in progress (issue 4): the model, exact JVP/VJP/BPTT, the matrix-free
-sNTK/Fisher operators, the fixed-point finder and the appendix-B construction
-the 4-stable/5-unstable teacher and the SGD loop with its records are in
-place and tested; bifurcation tracking/classification through training and
-the figure-1 checks are not yet.
+The model, exact JVP/VJP/BPTT, the matrix-free sNTK/Fisher operators (exact and
+Hutch++ traces, Lanczos eigenpairs, effective ranks), the fixed-point finder,
+the appendix-B teacher, the SGD loop with its records, pseudo-arclength
+continuation between checkpoints and the location/classification of every
+bifurcation met in training.
 """
 
 from ._derivatives import gradient, jvp, jvp_sqnorm, vjp
@@ -16,6 +16,8 @@ from ._teacher import Teacher, build_teacher, construct_W
 from ._training import CONFIGS, TrainConfig, TrainingRecord, train
 from ._model import READOUT, RNN, embed, forward, loss, loss_cotangent
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
+from ._continuation import Branch, Chord, ContinuationPoint, SpecialPoint, continue_branch
+from ._tracking import FixedPointTracks, LocatedBifurcation, classify, track_fixed_points
 from ._operators import SntkOperator, TraceEstimate, entropy_rank, participation_ratio, stable_rank
 
 __all__ = [
@@ -25,4 +27,6 @@ __all__ = [
     "find_fixed_points", "RnnFixedPoint", "multipliers", "construct_W", "build_teacher", "Teacher",
     "TrainConfig", "TrainingRecord", "train", "CONFIGS", "bifurcation_events", "Event",
     "critical_coefficients", "RnnCriticalCoefficients",
+    "Chord", "continue_branch", "Branch", "ContinuationPoint", "SpecialPoint",
+    "track_fixed_points", "FixedPointTracks", "LocatedBifurcation", "classify",
 ]
