@@ -18,6 +18,8 @@ from ._model import READOUT, RNN, embed, forward, loss, loss_cotangent
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
 from ._continuation import Branch, Chord, ContinuationPoint, SpecialPoint, continue_branch
 from ._tracking import FixedPointTracks, LocatedBifurcation, classify, track_fixed_points
+from ._crosscheck import (CriticalDirection, Decomposition, NormalFormPrediction, RestrictedSntk, along,
+                          critical_direction, decompose, fd_step_study, normal_form_prediction, restricted_sntk)
 from ._operators import SntkOperator, TraceEstimate, entropy_rank, participation_ratio, stable_rank
 
 __all__ = [
@@ -29,4 +31,6 @@ __all__ = [
     "critical_coefficients", "RnnCriticalCoefficients",
     "Chord", "continue_branch", "Branch", "ContinuationPoint", "SpecialPoint",
     "track_fixed_points", "FixedPointTracks", "LocatedBifurcation", "classify",
+    "critical_direction", "CriticalDirection", "decompose", "Decomposition", "along", "restricted_sntk",
+    "RestrictedSntk", "fd_step_study", "normal_form_prediction", "NormalFormPrediction",
 ]

@@ -50,7 +50,9 @@ def _jet(net: RNN, h: np.ndarray):
 
 def _eigvecs(A: np.ndarray, target: float) -> tuple[complex, np.ndarray, np.ndarray]:
     vals, right = np.linalg.eig(A)
-    k = int(np.argmin(np.abs(vals - target)))
+    # a fold, pitchfork or flip concerns a real multiplier: a complex pair nearer to +-1 is another mode
+    real = np.abs(vals.imag) < 1e-9
+    k = int(np.argmin(np.where(real, np.abs(vals - target), np.inf))) if real.any() else int(np.argmin(np.abs(vals - target)))
     mu = vals[k]
     if abs(mu.imag) > 1e-9:
         raise ValueError(f"the multiplier nearest {target:+g} is complex ({mu}); use a Neimark-Sacker analysis")

@@ -1,0 +1,95 @@
+"""The restricted sNTK along the critical direction and its normal-form prediction.
+
+References: a dense Fisher from the exact JVP of every unit direction (itself checked against
+finite differences in test_rnn_derivatives), central differences of the forward pass, and a
+planted pitchfork whose critical multiplier g(s) is known in closed form.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from numerics.rnn import RNN, SntkOperator
+from numerics.rnn._crosscheck import (critical_direction, decompose, fd_step_study, normal_form_prediction,
+                                      restricted_sntk)
+
+S = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 1.0]])
+S_INV = np.linalg.inv(S)
+
+
+def small():
+    net = RNN.xavier(6, seed=31)
+    return net, np.random.default_rng(32).uniform(-1, 1, (5, 2)), 7
+
+
+def test_critical_direction_is_the_top_fisher_eigenvector():
+    net, x0, T = small()
+    F = SntkOperator(net, x0, T).dense_fisher()
+    ev, U = np.linalg.eigh(F)
+    cd = critical_direction(net, x0, T)
+    assert abs(cd.v @ U[:, -1]) == pytest.approx(1.0, abs=1e-8)
+    assert cd.gap == pytest.approx(ev[-1] / ev[-2], rel=1e-8)
+    assert cd.share == pytest.approx(ev[-1] / np.trace(F), rel=1e-8)
+
+
+def test_decomposition_against_the_dense_spectrum():
+    net, x0, T = small()
+    op = SntkOperator(net, x0, T)
+    Jd = op.J(np.eye(op.n_params)).reshape(op.n_params, -1).T  # (states, P)
+    K = Jd @ Jd.T
+    u = np.random.default_rng(33).normal(size=op.n_params)
+    u /= np.linalg.norm(u)
+    dec = decompose(net, x0, T, u, k=6)
+    Ju = Jd @ u
+    assert dec.trace_share == pytest.approx(Ju @ Ju / np.trace(K), rel=1e-8)
+    frob = (Ju @ Ju) / np.linalg.norm(K)
+    assert dec.frobenius_share[0] - 1e-12 <= frob <= dec.frobenius_share[1] + 1e-12
+    top = np.linalg.eigh(K)[1][:, -1]
+    assert dec.alignment == pytest.approx(abs(top @ Ju) / np.linalg.norm(Ju), rel=1e-6)
+    assert decompose(net, x0, T, critical_direction(net, x0, T).v, k=6).alignment == pytest.approx(1.0, abs=1e-8)
+
+
+def test_finite_differences_converge_at_second_order():
+    net, x0, T = small()
+    v = critical_direction(net, x0, T).v
+    err = fd_step_study(net, x0, T, v, np.array([1e-1, 1e-2, 1e-3]))
+    assert 50 < err[0] / err[1] < 200 and 50 < err[1] / err[2] < 200  # eps^2: x100 per decade
+    land = restricted_sntk(net, x0, T, v, np.linspace(-0.5, 0.5, 5))
+    np.testing.assert_allclose(land.fd, land.exact, rtol=1e-6)
+
+
+def planted(w0: float = 1.0):
+    """W(s) = S diag(w0 + s / c, 2/5, -3/10) S^-1 along the unit direction v = S E_00 S^-1 / c."""
+    E = S @ np.diag([1.0, 0.0, 0.0]) @ S_INV
+    c = np.linalg.norm(E)
+    v = np.r_[(E / c).ravel(), np.zeros(3)]
+    return RNN(S @ np.diag([w0, 0.4, -0.3]) @ S_INV, np.zeros(3)), v, c
+
+
+def test_planted_pitchfork_is_predicted_and_beats_the_linear_null():
+    net, v, c = planted()
+    x0 = np.random.default_rng(34).uniform(-0.05, 0.05, (64, 2))
+    s = np.linspace(-0.2, 0.2, 41) * c
+    pred = normal_form_prediction(net, x0, 25, v, s, np.zeros(3))
+    np.testing.assert_allclose(pred.g, 1 + s / c, atol=1e-9)  # the origin's multiplier, in closed form
+    observed = restricted_sntk(net, x0, 25, v, s).fd
+    matched, null = pred.compare(observed), pred.compare(observed, "linear")
+    assert matched["pearson_r"] > 0.98 and matched["relative_l2"] < 0.2
+    assert null["pearson_r"] < matched["pearson_r"] - 0.2
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: critical_direction(*small(), params="b"), "params"),
+        (lambda: restricted_sntk(*small(), np.zeros(3), np.linspace(-1, 1, 3)), "direction must have shape"),
+        (lambda: restricted_sntk(*small(), np.zeros(42), np.array([0.0, 1.0])), ">= 3 points"),
+        (lambda: restricted_sntk(*small(), np.zeros(42), np.linspace(-1, 1, 3), eps=0.0), "eps"),
+        (lambda: normal_form_prediction(*small(), np.zeros(42), np.array([1.0, 0.0, -1.0]), np.zeros(6)),
+         "increasing"),
+    ],
+)
+def test_bad_inputs(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
