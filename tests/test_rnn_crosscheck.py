@@ -57,6 +57,7 @@ def test_finite_differences_converge_at_second_order():
     assert 50 < err[0] / err[1] < 200 and 50 < err[1] / err[2] < 200  # eps^2: x100 per decade
     land = restricted_sntk(net, x0, T, v, np.linspace(-0.5, 0.5, 5))
     np.testing.assert_allclose(land.fd, land.exact, rtol=1e-6)
+    assert land.eps == 10.0 ** -(2 + int(np.argmin(land.step_errors))) and land.step_errors.min() < 1e-8
 
 
 def planted(w0: float = 1.0):
