@@ -73,3 +73,12 @@ def test_teacher_rejects_bad_settings():
         build_teacher(8, r=1.2)
     with pytest.raises(ValueError, match="hidden_norm"):
         build_teacher(8, hidden_norm=1.5)
+
+
+def test_a_fixed_point_with_a_unit_multiplier_is_found():
+    """Exactly at a pitchfork (origin's multiplier 1) Newton's Jacobian is singular; a start that
+    already satisfies the tolerance is a fixed point all the same and must not be dropped."""
+    S = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 1.0]])
+    net = RNN(S @ np.diag([1.0, 0.4, -0.3]) @ np.linalg.inv(S), np.zeros(3))
+    origin = [fp for fp in find_fixed_points(net, seeds=5) if np.max(np.abs(fp.h)) == 0.0]
+    assert len(origin) == 1 and abs(origin[0].multipliers[0] - 1) < 1e-12

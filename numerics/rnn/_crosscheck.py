@@ -19,9 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import normalforms as nf
+
+from .._sweep import sweep
 from ._derivatives import jvp
-from ._model import RNN, forward
-from ._operators import PARAM_SCOPES, SntkOperator
+from ._fixed_points import _newton, multipliers
+from ._model import RNN, embed, forward
+from ._normal_form import critical_coefficients
+from ._operators import SntkOperator, check_param_scope
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class Decomposition:
 
 
 def _full_direction(v: np.ndarray, N: int, params: str) -> tuple[np.ndarray, np.ndarray]:
+    check_param_scope(params)
     v = np.asarray(v, dtype=np.float64)
     expected = N * N + (N if params == "Wb" else 0)
     if v.shape != (expected,):
@@ -68,14 +74,8 @@ def _full_direction(v: np.ndarray, N: int, params: str) -> tuple[np.ndarray, np.
     return v[: N * N].reshape(N, N), (v[N * N:] if params == "Wb" else np.zeros(N))
 
 
-def _check_params(params: str) -> None:
-    if params not in PARAM_SCOPES:
-        raise ValueError(f"params must be one of {PARAM_SCOPES}, got {params!r}")
-
-
 def critical_direction(net: RNN, x0: np.ndarray, T: int, params: str = "Wb", k: int = 3) -> CriticalDirection:
     """Top eigenvector of F = J^T J over all neurons (Lanczos), sign fixed by its largest entry."""
-    _check_params(params)
     op = SntkOperator(net, x0, T, params=params)
     vals, vecs = op.top_eigenpairs(max(2, k), tol=1e-10)
     v = vecs[:, 0]
@@ -85,7 +85,6 @@ def critical_direction(net: RNN, x0: np.ndarray, T: int, params: str = "Wb", k: 
 
 def decompose(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, params: str = "Wb", k: int = 10) -> Decomposition:
     """sNTK_g share, Frobenius-share bracket and top-mode alignment of direction v at ``net``."""
-    _check_params(params)
     op = SntkOperator(net, x0, T, params=params)
     vals, vecs = op.top_eigenpairs(k, tol=1e-10)
     tr = op.trace()
@@ -134,7 +133,7 @@ def restricted_sntk(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, s: np.ndarr
     landscape along v is so sharp (sNTK eigenvalues ~1e7) that a fixed 1e-4 is
     still in the truncation regime (error 4e-3 at the paper-faithful checkpoint).
     """
-    _check_params(params)
+    check_param_scope(params)
     s = np.asarray(s, dtype=np.float64)
     if s.ndim != 1 or s.size < 3 or not np.all(np.isfinite(s)):
         raise ValueError(f"s must be a finite 1-D grid of >= 3 points, got shape {s.shape}")
@@ -196,17 +195,13 @@ class NormalFormPrediction:
 
 def _track_multiplier(nets: list[RNN], h_star: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
     """Fixed point and the real multiplier nearest +1 at ``start``, followed by nearest neighbour."""
-    from ._fixed_points import _newton, multipliers
-
     n = len(nets)
     H = np.empty((n, h_star.size))
     mu = np.empty(n)
     for order in (range(start, n), range(start, -1, -1)):
         h, previous = h_star.copy(), None
         for i in order:
-            res = float(np.max(np.abs(h - np.tanh(nets[i].W @ h + nets[i].b))))
-            if res > 1e-13:  # (Newton's Jacobian is singular exactly at the bifurcation: skip it when not needed)
-                h, res = _newton(nets[i], h, 60, 1e-12)
+            h, res = _newton(nets[i], h, 60, 1e-12)
             if res > 1e-9:
                 raise RuntimeError(f"the tracked fixed point is lost at grid point {i}; use a narrower s-range")
             m = multipliers(nets[i], h)
@@ -235,13 +230,7 @@ def normal_form_prediction(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, s: n
 
     Paper, sec. 2 (fig. 1E vs 2B) and app. A.1.
     """
-    import normalforms as nf
-
-    from .. import sweep
-    from ._model import embed
-    from ._normal_form import critical_coefficients
-
-    _check_params(params)
+    check_param_scope(params)
     s = np.asarray(s, dtype=np.float64)
     if s.ndim != 1 or s.size < 3 or not np.all(np.diff(s) > 0):
         raise ValueError("s must be an increasing 1-D grid of >= 3 points")

@@ -53,11 +53,17 @@ def _newton(net: RNN, h: np.ndarray, iters: int, tol: float) -> tuple[np.ndarray
         try:
             h = h - np.linalg.solve(Jf, F)
         except np.linalg.LinAlgError:
-            return h, np.inf
+            # singular exactly at a bifurcation (a multiplier at 1): a converged point stays valid
+            return h, (res if res < tol else np.inf)
         if not np.all(np.isfinite(h)):
             return h, np.inf
     F = h - np.tanh(net.W @ h + net.b)
     return h, float(np.max(np.abs(F)))
+
+
+def near(h: np.ndarray, others: list[np.ndarray], tol: float) -> bool:
+    """Whether h is within ``tol`` (max-norm) of any of ``others``."""
+    return any(np.max(np.abs(h - o)) < tol for o in others)
 
 
 def multipliers(net: RNN, h: np.ndarray) -> np.ndarray:
@@ -91,7 +97,7 @@ def find_fixed_points(net: RNN, seeds: int = 200, rng: SeedLike = 0, extra: np.n
         h, res = _newton(net, np.array(h, dtype=np.float64), iters, tol)
         if res > tol * 100:
             continue
-        if any(np.max(np.abs(fp.h - h)) < dedup for fp in found):
+        if near(h, [fp.h for fp in found], dedup):
             continue
         found.append(RnnFixedPoint(h=h, multipliers=multipliers(net, h), residual=res))
     return sorted(found, key=lambda fp: (round(fp.readout[0], 6), round(fp.readout[1], 6)))
