@@ -109,20 +109,24 @@ class Chord:
         self.net0, self.net1 = net0, net1
         self.dW, self.db = net1.W - net0.W, net1.b - net0.b
 
+    def _params(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        # raw arrays for the Newton loop: an RNN re-validates all N^2 weights on every call
+        return self.net0.W + alpha * self.dW, self.net0.b + alpha * self.db
+
     def network(self, alpha: float) -> RNN:
-        return RNN(self.net0.W + alpha * self.dW, self.net0.b + alpha * self.db)
+        return RNN(*self._params(alpha))
 
     def residual(self, y: np.ndarray) -> np.ndarray:
-        h, alpha = y[:-1], y[-1]
-        net = self.network(alpha)
-        return h - np.tanh(net.W @ h + net.b)
+        h = y[:-1]
+        W, b = self._params(y[-1])
+        return h - np.tanh(W @ h + b)
 
     def jacobian(self, y: np.ndarray) -> np.ndarray:
         """[G_h, G_alpha], shape (N, N + 1)."""
-        h, alpha = y[:-1], y[-1]
-        net = self.network(alpha)
-        d = 1.0 - np.tanh(net.W @ h + net.b) ** 2
-        return np.hstack([np.eye(h.size) - d[:, None] * net.W, -(d * (self.dW @ h + self.db))[:, None]])
+        h = y[:-1]
+        W, b = self._params(y[-1])
+        d = 1.0 - np.tanh(W @ h + b) ** 2
+        return np.hstack([np.eye(h.size) - d[:, None] * W, -(d * (self.dW @ h + self.db))[:, None]])
 
 
 def _tangent(chord: Chord, y: np.ndarray, previous: np.ndarray) -> np.ndarray:
@@ -243,7 +247,7 @@ def continue_branch(chord: Chord, h: np.ndarray, alpha: float, direction: int = 
             ok = turn <= max_turn and dmu <= max_dmu and moved <= 0.1 * ds and iters <= 5
             # a step across a special point is accepted only when short: a long step that lands on
             # another branch would otherwise fake one (e.g. a "branch point" near a cusp)
-            if ok and ds > confirm_ds and any(_state(k, p) != _state(k, p_new) for k in SPECIAL_KINDS):
+            if ok and ds > confirm_ds and any(_changes(p, p_new).values()):
                 ok = False
         edge = _edge_crossed(y[-1], y_new[-1]) if ok else None
         if edge is not None:
@@ -279,9 +283,13 @@ def _edge_crossed(a0: float, a1: float) -> float | None:
     return None
 
 
+def _changes(p: ContinuationPoint, p_new: ContinuationPoint) -> dict[str, bool]:
+    return {kind: _state(kind, p) != _state(kind, p_new) for kind in SPECIAL_KINDS}
+
+
 def _record_specials(chord: Chord, branch: Branch, y: np.ndarray, t: np.ndarray, ds: float,
                      p: ContinuationPoint, p_new: ContinuationPoint) -> None:
-    changed = {kind: _state(kind, p) != _state(kind, p_new) for kind in SPECIAL_KINDS}
+    changed = _changes(p, p_new)
     found = []
     if changed["fold"]:
         found.append("fold")  # a real multiplier passes +1 at a fold too; it is not a second event

@@ -29,6 +29,12 @@ NEURON_SCOPES = ("all", "readout")
 PARAM_SCOPES = ("Wb", "W")
 
 
+def check_param_scope(params: str) -> None:
+    """Raise unless ``params`` names a parameter scope: (W, b) or W only."""
+    if params not in PARAM_SCOPES:
+        raise ValueError(f"params must be one of {PARAM_SCOPES}, got {params!r}")
+
+
 @dataclass(frozen=True)
 class TraceEstimate:
     """A randomised trace: ``value`` +- ``stderr`` from ``passes`` applications of J or J^T (Hutch++)."""
@@ -57,8 +63,7 @@ class SntkOperator:
     def __init__(self, net: RNN, x0: np.ndarray, T: int, neurons: str = "all", params: str = "Wb") -> None:
         if neurons not in NEURON_SCOPES:
             raise ValueError(f"neurons must be one of {NEURON_SCOPES}, got {neurons!r}")
-        if params not in PARAM_SCOPES:
-            raise ValueError(f"params must be one of {PARAM_SCOPES}, got {params!r}")
+        check_param_scope(params)
         self.net, self.neurons, self.params = net, neurons, params
         self.H = forward(net, x0, T)
         self.T, self.B, self.N = T, self.H.shape[1], net.N

@@ -34,7 +34,7 @@ import numpy as np
 
 from .._inputs import SeedLike, as_generator
 from ._continuation import Branch, Chord, SpecialPoint, continue_branch
-from ._fixed_points import find_fixed_points
+from ._fixed_points import find_fixed_points, near
 from ._model import RNN
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
 
@@ -90,8 +90,9 @@ class FixedPointTracks:
         return out
 
 
-def _same(h: np.ndarray, others: list[np.ndarray], tol: float) -> bool:
-    return any(np.max(np.abs(h - o)) < tol for o in others)
+def _coincide(sp: SpecialPoint, others: list[SpecialPoint], alpha_tol: float, h_tol: float) -> bool:
+    return any(abs(sp.point.alpha - o.point.alpha) < alpha_tol and near(sp.point.h, [o.point.h], h_tol)
+               for o in others)
 
 
 def classify(special: SpecialPoint, chord: Chord, index: int, step_before: int, step_after: int,
@@ -159,7 +160,7 @@ def track_fixed_points(networks: list[RNN], steps: list[int], seeds: int = 20, r
         arrived = [br.last.h for br in branches if br.end == "alpha=1"]
         found = find_fixed_points(networks[i], seeds=seeds, rng=gen, extra=np.array(arrived) if arrived else None)
         for fp in found:
-            if not _same(fp.h, arrived, 1e-6):
+            if not near(fp.h, arrived, 1e-6):
                 br = continue_branch(chord, fp.h, 1.0, -1)
                 branches.append(br)
         for br in branches:
@@ -170,14 +171,12 @@ def track_fixed_points(networks: list[RNN], steps: list[int], seeds: int = 20, r
         seen: list[SpecialPoint] = []
         for br in branches:
             for sp in br.specials:
-                if any(sp.kind == o.kind and abs(sp.point.alpha - o.point.alpha) < 1e-7
-                       and np.max(np.abs(sp.point.h - o.point.h)) < 1e-4 for o in seen):
+                if _coincide(sp, [o for o in seen if o.kind == sp.kind], 1e-7, 1e-4):
                     continue  # a fold is met from both of its branches
                 seen.append(sp)
         bps = [o for o in seen if o.kind == "branch point"]
         # a pitchfork's new branches turn in alpha at the branch point: seen from them it looks like a fold
-        seen = [sp for sp in seen if not (sp.kind == "fold" and any(
-            abs(sp.point.alpha - o.point.alpha) < 1e-2 and np.max(np.abs(sp.point.h - o.point.h)) < 1e-2 for o in bps))]
+        seen = [sp for sp in seen if not (sp.kind == "fold" and _coincide(sp, bps, 1e-2, 1e-2))]
         for sp in sorted(seen, key=lambda s: s.point.alpha):
             tracks.bifurcations.append(classify(sp, chord, i, steps[i - 1], steps[i], seeds=seeds, rng=gen))
         current = [fp.h for fp in found]
