@@ -70,10 +70,10 @@ def test_fold_is_located_around_its_turning_point():
     assert sorted(br.end for br in tracks.segments[0]) == ["alpha=0", "alpha=0", "alpha=1"]
 
 
-def imperfect(beta: float):
-    """w: 0.8 -> 1.6 with bias S (beta, 0, 0): in centre coordinates (||q|| = 1, <p, q> = 1) the
+def imperfect(beta: float, w1: float = 1.6):
+    """w: 0.8 -> w1 with bias S (beta, 0, 0): in centre coordinates (||q|| = 1, <p, q> = 1) the
     imperfection of x' = x + eps + (w - 1) x + b x^3 is <p, bias> = sqrt(2) beta to leading order."""
-    nets = [coupled(w, S @ np.array([beta, 0.0, 0.0])) for w in (0.8, 1.6)]
+    nets = [coupled(w, S @ np.array([beta, 0.0, 0.0])) for w in (0.8, w1)]
     return track_fixed_points(nets, [0, 1], progress=False).bifurcations
 
 
@@ -108,6 +108,20 @@ def test_no_branch_jump_near_the_cusp():
     """beta = 1e-5: the saddle, the smooth branch and the fold pair lie within ~0.03; a long
     step from the saddle lands on the smooth branch and would report a false branch point."""
     assert [(b.kind, b.classification) for b in imperfect(1e-5)] == [("fold", "imperfect pitchfork")]
+
+
+@pytest.mark.parametrize("beta, w1", [(1e-5, 1.2), (3e-6, 1.6), (1e-5, 2.0), (1e-4, 3.0)])
+def test_no_false_event_near_the_cusp_whatever_the_segment(beta, w1):
+    """Segments of other lengths put the steps elsewhere relative to the cusp: each one of these
+    produced false branch points when steps across a special point were accepted at any length."""
+    assert [b.kind for b in imperfect(beta, w1)] == ["fold"]
+
+
+def test_a_strongly_imperfect_cusp_is_still_an_imperfect_pitchfork():
+    """beta = 1e-2: the quartic and quintic terms move the third fixed point by ~15 % of |a/b|
+    from the cubic prediction, well inside the half-|a/b| criterion."""
+    (bif,) = imperfect(1e-2)
+    assert bif.classification == "imperfect pitchfork" and 0.05 < bif.partner_error < 0.5
 
 
 def test_tracked_branches_meet_the_fixed_points_of_the_later_checkpoint():
