@@ -12,6 +12,7 @@ fig2_amplification     figure 2: amplification near g*, monotone flip, peaked no
 sec3_stability_flip    section 3: the linear law and its |g| < 1, = 1, > 1 regimes, as written
 sec3_pitchfork         section 3: pitchfork below and above g*
 fig1_rnn_collapse      figure 1: first learned bifurcation of the student-teacher RNN, loss drop, rank collapse
+fig1e_crosscheck       figure 1E vs 2B, app. A.1: restricted sNTK along the critical direction vs the normal form
 derivations            the symbolic derivations behind section 3 (``nfsntk derive``)
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict, output_dir, table, write_json
 
-CHECKS = ("fig2_amplification", "sec3_stability_flip", "sec3_pitchfork", "fig1_rnn_collapse")
+CHECKS = ("fig2_amplification", "sec3_stability_flip", "sec3_pitchfork", "fig1_rnn_collapse", "fig1e_crosscheck")
 
 
 def run_all(out: str | Path | None = None, quick: bool = False, only: list[str] | None = None) -> list[Verdict]:

@@ -80,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--record-every", type=int, default=100)
     tr.add_argument("--out", default=None, help="record path without suffix (default <check output>/runs/CONFIG)")
+    x = sub.add_parser("crosscheck", help="figure 1E vs 2B: the restricted sNTK along the learned critical "
+                                          "direction vs the matched normal form, from saved training records")
+    x.add_argument("--out", default=None, help="folder holding runs/paper.npz and runs/symmetric.npz, and for the "
+                                               "outputs (default $NFSNTK_OUT or out/paper_checks)")
+    x.add_argument("--quick", action="store_true", help="use the reduced records (runs/*_quick.npz)")
+    x.add_argument("--train", action="store_true", help="train missing records first (paper scale: ~15 min each)")
     c = sub.add_parser("check", help="run the paper checks and print the table")
     c.add_argument("--out", default=None, help="output folder (default $NFSNTK_OUT or out/paper_checks)")
     c.add_argument("--quick", action="store_true", help="reduced ensembles and grids")
@@ -146,6 +152,22 @@ def _train(args: argparse.Namespace) -> None:
     print(f"wrote {rec.save(path)}; final loss {rec.loss[-1]:.4g}, stable rank {rec.stable_rank[-1]:.3g}")
 
 
+def _crosscheck(args: argparse.Namespace) -> None:
+    from . import fig1e_crosscheck, table, write_json
+    from ._verdict import output_dir
+
+    folder = output_dir(args.out)
+    suffix = "_quick" if args.quick else ""
+    missing = [c for c in ("paper", "symmetric") if not (folder / "runs" / f"{c}{suffix}.npz").exists()]
+    if missing and not args.train:
+        raise ValueError(f"no saved record for {', '.join(missing)} in {folder / 'runs'}; train them with "
+                         f"`nfsntk train --config CONFIG` (or `nfsntk check`), or pass --train")
+    verdicts = fig1e_crosscheck.run(folder, quick=args.quick)
+    write_json(verdicts, folder / "crosscheck.json")
+    print(table(verdicts))
+    print(f"\nJSON and figure in {folder}")
+
+
 def _check(args: argparse.Namespace) -> None:
     from . import run_all, table
     from ._verdict import output_dir
@@ -158,7 +180,8 @@ def _check(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        {"derive": _derive, "sweep": _sweep, "figure2": _figure2, "train": _train, "check": _check}[args.command](args)
+        {"derive": _derive, "sweep": _sweep, "figure2": _figure2, "train": _train, "check": _check,
+         "crosscheck": _crosscheck}[args.command](args)
     except (ValueError, TypeError) as exc:
         print(f"nfsntk: error: {exc}", file=sys.stderr)
         return 2

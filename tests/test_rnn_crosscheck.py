@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from numerics.rnn import RNN, SntkOperator
-from numerics.rnn._crosscheck import (critical_direction, decompose, fd_step_study, normal_form_prediction,
-                                      restricted_sntk)
+from numerics.rnn._crosscheck import (critical_direction, cusp_window, decompose, fd_step_study,
+                                      imperfect_pitchfork_prediction, normal_form_prediction, restricted_sntk)
 
 S = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 1.0]])
 S_INV = np.linalg.inv(S)
@@ -73,7 +73,7 @@ def test_planted_pitchfork_is_predicted_and_beats_the_linear_null():
     x0 = np.random.default_rng(34).uniform(-0.05, 0.05, (64, 2))
     s = np.linspace(-0.2, 0.2, 41) * c
     pred = normal_form_prediction(net, x0, 25, v, s, np.zeros(3))
-    np.testing.assert_allclose(pred.g, 1 + s / c, atol=1e-9)  # the origin's multiplier, in closed form
+    np.testing.assert_allclose(pred.parameter, 1 + s / c, atol=1e-9)  # the origin's multiplier, in closed form
     observed = restricted_sntk(net, x0, 25, v, s).fd
     matched, null = pred.compare(observed), pred.compare(observed, "linear")
     assert matched["pearson_r"] > 0.98 and matched["relative_l2"] < 0.2
@@ -94,3 +94,53 @@ def test_planted_pitchfork_is_predicted_and_beats_the_linear_null():
 def test_bad_inputs(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def planted_cusp(w: float = 1.2):
+    """Neuron 0 alone: x' = tanh(w x + b_0), others driven by it; v moves b_0 only.
+
+    Its reduced map is exactly scalar, so the window is known in closed form: folds
+    where w (1 - x^2) = 1, i.e. x_f = +-sqrt(1 - 1/w), b_0 = -+(atanh(x_f) - w x_f);
+    the saddle's peak multiplier is w at b_0 = 0; the cubic is -w^3 q_0^2 / 3.
+    """
+    N = 4
+    W = np.zeros((N, N))
+    W[0, 0], W[1, 0], W[1, 1], W[2, 1], W[2, 2], W[3, 0], W[3, 3] = w, 0.5, 0.3, 0.4, -0.2, -0.3, 0.5
+    v = np.zeros(N * N + N)
+    v[N * N] = 1.0
+    return RNN(W, np.zeros(N)), v
+
+
+def test_planted_cusp_window_in_closed_form():
+    w = 1.2
+    net, v = planted_cusp(w)
+    win = cusp_window(net, v, (-0.5, 0.5))
+    xf = np.sqrt(1 - 1 / w)
+    bf = np.arctanh(xf) - w * xf
+    np.testing.assert_allclose(win.folds, (-abs(bf), abs(bf)), atol=1e-9)
+    assert win.g0 == pytest.approx(w, abs=1e-9) and win.centre == pytest.approx(0.0, abs=1e-6)
+    q0 = win.coefficients.q[0]
+    assert win.coefficients.values["b"] == pytest.approx(-w**3 * q0**2 / 3, rel=1e-8)
+    # eps > 0 (s > 0, b_0 > 0) puts the lone attractor at x > 0
+    assert win.orientation * np.sign(win.coefficients.p[0]) > 0
+    # the fold separation in y is 2 sqrt((g0 - 1)/3) in the cubic form; tanh's quintic term shrinks it
+    assert 0.7 < win.fold_scale / win.scale < 1.0
+
+
+def test_planted_imperfect_pitchfork_chain_matches_and_beats_the_null():
+    net, v = planted_cusp()
+    x0 = np.random.default_rng(35).uniform(-0.5, 0.5, (1024, 2))
+    pred, win = imperfect_pitchfork_prediction(net, x0, 25, v)
+    np.testing.assert_allclose(pred.parameter, win.kappa * win.orientation * (pred.s - win.centre))
+    observed = restricted_sntk(net, x0, 25, v, pred.s).fd
+    matched, null = pred.compare(observed), pred.compare(observed, "linear")
+    assert matched["pearson_r"] > 0.95 and matched["pearson_r_log"] > 0.95
+    assert null["pearson_r"] < matched["pearson_r"] - 0.1 and null["relative_l2"] > matched["relative_l2"] + 0.3
+
+
+def test_no_window_is_reported():
+    net, v, _ = planted()  # an exact pitchfork: branches meet, none turns twice
+    with pytest.raises(ValueError, match="turns twice"):
+        cusp_window(net, v, (-0.1, 0.1))
+    with pytest.raises(ValueError, match="s_range"):
+        cusp_window(net, v, (0.1, 0.2))

@@ -57,3 +57,27 @@ def test_planted_flip_matches_symbolic_layer():
 def test_bad_sign():
     with pytest.raises(ValueError, match="sign"):
         critical_coefficients(RNN(np.eye(2), np.zeros(2)), np.zeros(2), 0)
+
+
+def test_off_critical_reduced_map_of_a_driving_neuron():
+    # x0' = tanh(1.5 x0 + 0.1) drives x1' = tanh(0.9 x1 + 0.05 x0) but is not driven back, so its map is
+    # exactly the reduced map: a = f''(x*) q0 / 2, b = f'''(x*) q0^2 / 6 at the multiplier f'(x*) ~ 0.30,
+    # which `near` must pick over the slaved neuron's multiplier (nearer to 1)
+    w, beta = 1.5, 0.1
+    x = 0.0
+    for _ in range(200):
+        x = np.tanh(w * x + beta)
+    net = RNN(np.array([[w, 0.0], [0.05, 0.9]]), np.array([beta, 0.0]))
+    h = np.array([x, 0.0])
+    for _ in range(300):
+        h = np.tanh(net.W @ h + net.b)
+    t = np.tanh(w * x + beta)
+    mu0 = w * (1 - t**2)
+    num = critical_coefficients(net, h, +1, near=mu0)
+    assert num.multiplier.real == pytest.approx(mu0, rel=1e-12)
+    assert abs(critical_coefficients(net, h, +1).multiplier - mu0) > 0.05  # the default picks the other one
+    q0 = num.q[0]
+    assert num.values["a"] == pytest.approx(-2 * t * (1 - t**2) * w**2 * q0 / 2, rel=1e-9)
+    assert num.values["b"] == pytest.approx(-2 * (1 - t**2) * (1 - 3 * t**2) * w**3 * q0**2 / 6, rel=1e-9)
+    with pytest.raises(ValueError, match="near"):
+        critical_coefficients(net, h, -1, near=0.5)

@@ -18,8 +18,9 @@ from ._model import READOUT, RNN, embed, forward, loss, loss_cotangent
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
 from ._continuation import Branch, Chord, ContinuationPoint, SpecialPoint, continue_branch
 from ._tracking import FixedPointTracks, LocatedBifurcation, classify, track_fixed_points
-from ._crosscheck import (CriticalDirection, Decomposition, NormalFormPrediction, RestrictedSntk, along,
-                          critical_direction, decompose, fd_step_study, normal_form_prediction, restricted_sntk)
+from ._crosscheck import (CriticalDirection, CuspWindow, Decomposition, NormalFormPrediction, RestrictedSntk, along,
+                          critical_direction, cusp_window, decompose, fd_step_study, imperfect_pitchfork_prediction,
+                          normal_form_prediction, restricted_sntk)
 from ._operators import SntkOperator, TraceEstimate, entropy_rank, participation_ratio, stable_rank
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "track_fixed_points", "FixedPointTracks", "LocatedBifurcation", "classify",
     "critical_direction", "CriticalDirection", "decompose", "Decomposition", "along", "restricted_sntk",
     "RestrictedSntk", "fd_step_study", "normal_form_prediction", "NormalFormPrediction",
+    "cusp_window", "CuspWindow", "imperfect_pitchfork_prediction",
 ]

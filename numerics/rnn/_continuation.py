@@ -63,10 +63,12 @@ class ContinuationPoint:
 
 @dataclass(frozen=True)
 class SpecialPoint:
-    """A located bifurcation on a branch: its kind and the critical point (h, alpha)."""
+    """A located bifurcation on a branch: its kind, the critical point (h, alpha), and
+    ``after``: the index in ``Branch.points`` of the last regular point before it."""
 
     kind: str
     point: ContinuationPoint
+    after: int = -1
 
     @property
     def critical_multiplier(self) -> complex:
@@ -300,4 +302,4 @@ def _record_specials(chord: Chord, branch: Branch, y: np.ndarray, t: np.ndarray,
     if changed["neimark-sacker"] and not (changed["fold"] or changed["branch point"] or changed["flip"]):
         found.append("neimark-sacker")  # the count of |mu| > 1 changed with no real crossing: a complex pair
     for kind in found:
-        branch.specials.append(SpecialPoint(kind, _locate(chord, kind, y, t, ds, p)))
+        branch.specials.append(SpecialPoint(kind, _locate(chord, kind, y, t, ds, p), len(branch.points) - 1))

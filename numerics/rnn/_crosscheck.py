@@ -18,14 +18,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 
 import normalforms as nf
 
+from .._inputs import SeedLike
 from .._sweep import sweep
+from ._continuation import Chord, continue_branch
 from ._derivatives import jvp
-from ._fixed_points import _newton, multipliers
+from ._fixed_points import _newton, find_fixed_points, multipliers
 from ._model import RNN, embed, forward
-from ._normal_form import critical_coefficients
+from ._normal_form import RnnCriticalCoefficients, critical_coefficients
 from ._operators import SntkOperator, check_param_scope
 
 
@@ -168,29 +171,50 @@ def fd_step_study(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, eps: np.ndarr
 class NormalFormPrediction:
     """The scalar normal form's restricted sNTK along theta* + s v, and its comparison with the network.
 
-    ``g`` is the critical multiplier of the tracked fixed point at each s (the map s -> g);
+    ``parameter`` is the normal-form parameter at each s (``parameter_name``: g for the
+    pitchfork, eps for the imperfect pitchfork crossed along its imperfection);
     ``y0`` the initial conditions reduced to the critical mode; ``predicted`` the matched
-    form's (dg/ds)^2 sum_{b,t} (D_g y_t)^2 / |b|, ``linear`` the same for the stability flip
-    y' = g y (the null); ``amplitude`` the one fitted overall factor (least squares).
+    form's (d parameter / ds)^2 sum_{b,t} (D y_t)^2 / |b|, ``linear`` the stability-flip
+    null y' = g y at the real multiplier nearest 1 of the tracked attractor.  One overall
+    amplitude (least squares) is fitted in :meth:`compare`.
     """
 
     s: np.ndarray
-    g: np.ndarray
+    parameter: np.ndarray
     y0: np.ndarray
     cubic: float
     predicted: np.ndarray
     linear: np.ndarray
     form: str
+    parameter_name: str = "g"
 
     def compare(self, observed: np.ndarray, curve: str = "predicted") -> dict:
-        """Pearson r, peak-location error and relative L2 error (after the one fitted amplitude)."""
+        """Pearson r (of the values and of their logarithms), peak-location error, relative L2 error.
+
+        The relative L2 error is after the one fitted amplitude; ``pearson_r_log`` compares
+        the landscapes decade by decade (they span several).
+        """
+        if curve not in ("predicted", "linear"):
+            raise ValueError(f"curve must be 'predicted' or 'linear', got {curve!r}")
         pred = getattr(self, curve)
         observed = np.asarray(observed, dtype=np.float64)
+        if observed.shape != pred.shape:
+            raise ValueError(f"observed must have the grid's shape {pred.shape}, got {observed.shape}")
         amplitude = float(pred @ observed / (pred @ pred))
+        positive = (pred > 0) & (observed > 0)
         return {"pearson_r": float(np.corrcoef(pred, observed)[0, 1]),
+                "pearson_r_log": float(np.corrcoef(np.log(pred[positive]), np.log(observed[positive]))[0, 1]),
                 "peak_error": float(abs(self.s[np.argmax(pred)] - self.s[np.argmax(observed)])),
                 "relative_l2": float(np.linalg.norm(amplitude * pred - observed) / np.linalg.norm(observed)),
                 "amplitude": amplitude}
+
+
+def _real_nearest(m: np.ndarray, target: float, where: int) -> float:
+    real = m[np.abs(m.imag) < 1e-9].real
+    if real.size == 0:
+        raise ValueError(f"the tracked fixed point has no real multiplier at grid point {where} (all complex): no "
+                         "scalar fold/pitchfork parameter there; the line is governed by an oscillatory mode")
+    return float(real[np.argmin(np.abs(real - target))])
 
 
 def _track_multiplier(nets: list[RNN], h_star: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
@@ -204,12 +228,23 @@ def _track_multiplier(nets: list[RNN], h_star: np.ndarray, start: int) -> tuple[
             h, res = _newton(nets[i], h, 60, 1e-12)
             if res > 1e-9:
                 raise RuntimeError(f"the tracked fixed point is lost at grid point {i}; use a narrower s-range")
-            m = multipliers(nets[i], h)
-            real = m[np.abs(m.imag) < 1e-9].real
-            target = 1.0 if previous is None else previous
-            previous = real[np.argmin(np.abs(real - target))]
+            previous = _real_nearest(multipliers(nets[i], h), 1.0 if previous is None else previous, i)
             H[i], mu[i] = h, previous
     return H, mu
+
+
+def _attractor_multipliers(nets: list[RNN], settle: int = 500) -> np.ndarray:
+    """Real multiplier nearest 1 of the attractor reached from the previous one (a fold hands over)."""
+    h = np.zeros(nets[0].N)
+    out = np.empty(len(nets))
+    for i, n in enumerate(nets):
+        for _ in range(settle):
+            h = np.tanh(n.W @ h + n.b)
+        h, res = _newton(n, h, 60, 1e-12)
+        if res > 1e-9:
+            raise RuntimeError(f"no fixed-point attractor at grid point {i} (the orbit does not settle)")
+        out[i] = _real_nearest(multipliers(n, h), 1.0, i)
+    return out
 
 
 def normal_form_prediction(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, s: np.ndarray, h_star: np.ndarray,
@@ -247,4 +282,186 @@ def normal_form_prediction(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, s: n
     for name, form in (("predicted", nf.pitchfork()), ("linear", nf.stability_flip())):
         norm = sweep(form, g, T, y0, progress=False).norm
         curves[name] = dg**2 * norm / abs(b)
-    return NormalFormPrediction(s, g, y0, float(b), curves["predicted"], curves["linear"], "pitchfork")
+    return NormalFormPrediction(s, g, y0, float(b), curves["predicted"], curves["linear"], "pitchfork", "g")
+
+
+@dataclass(frozen=True)
+class CuspWindow:
+    r"""The imperfect pitchfork crossed along theta* + s v: an S-shaped fixed-point branch.
+
+    Between the folds at ``folds`` (s_1 < s_2) the line has three fixed points (two
+    nodes and a saddle).  In the normal form y' = g y - y^3 + eps at fixed g > 1 the
+    S-curve is eps = y^3 - (g - 1) y, with folds at eps = +-eps_f,
+    eps_f = 2 ((g - 1)/3)^(3/2), and the middle point's multiplier g - 3 y^2 peaks at
+    g, where eps = 0.  So, with no free parameter,
+
+    * ``g0`` is the peak multiplier of the middle (saddle) branch, at s = ``centre``;
+    * eps(s) = ``orientation`` * kappa (s - centre), kappa = 2 eps_f / (s_2 - s_1);
+    * y = sqrt|b| <p, h - h_centre>, with p and the cubic b of the reduced map at the
+      saddle (``coefficients``, ``critical_coefficients(..., near=g0)``).
+
+    ``fold_scale``: the same y-scale read off the fold separation instead,
+    2 sqrt((g0 - 1)/3) / |<p, h_f2 - h_f1>|; its ratio to sqrt|b| measures how far
+    the network is from the cubic truncation (1 for an exact cusp).
+    """
+
+    folds: tuple[float, float]
+    fold_states: tuple[np.ndarray, np.ndarray]
+    centre: float
+    g0: float
+    h_centre: np.ndarray
+    coefficients: RnnCriticalCoefficients
+    orientation: int
+
+    @property
+    def eps_fold(self) -> float:
+        return float(2 * ((self.g0 - 1) / 3) ** 1.5)
+
+    @property
+    def kappa(self) -> float:
+        """d eps / d s."""
+        return 2 * self.eps_fold / (self.folds[1] - self.folds[0])
+
+    @property
+    def scale(self) -> float:
+        """sqrt|b|: network coordinate along q -> normal-form y."""
+        return float(np.sqrt(abs(self.coefficients.values["b"])))
+
+    @property
+    def fold_scale(self) -> float:
+        gap = abs(self.coefficients.p @ (self.fold_states[1] - self.fold_states[0]))
+        return float(2 * np.sqrt((self.g0 - 1) / 3) / gap)
+
+    def epsilon(self, s: np.ndarray) -> np.ndarray:
+        return self.orientation * self.kappa * (np.asarray(s, dtype=np.float64) - self.centre)
+
+    def reduce(self, h: np.ndarray) -> np.ndarray:
+        """y = sqrt|b| <p, h - h_centre> for states h (..., N)."""
+        return self.scale * (np.asarray(h) - self.h_centre) @ self.coefficients.p
+
+
+def _line_chord(net: RNN, v: np.ndarray, lo: float, hi: float, params: str) -> Chord:
+    return Chord(along(net, v, lo, params), along(net, v, hi, params))
+
+
+def _unstable_real(net: RNN, h: np.ndarray) -> float:
+    m = multipliers(net, h)
+    real = m[np.abs(m.imag) < 1e-9].real
+    return float(real.max()) if real.size else -np.inf
+
+
+def cusp_window(net: RNN, v: np.ndarray, s_range: tuple[float, float] = (-0.5, 0.5), params: str = "Wb",
+                seeds: int = 20, rng: SeedLike = 0) -> CuspWindow:
+    """Locate the S-shaped branch (imperfect pitchfork) along theta* + s v and its normal-form map.
+
+    Every fixed point at s = s_range[0] is continued along the line (pseudo-arclength,
+    ``continue_branch``); the two consecutive folds of one branch nearest s = 0 bound
+    the window, the branch between them is the saddle, and its multiplier peak
+    (refined by a bounded scalar search, Newton at each s) gives ``g0`` and ``centre``.
+    See :class:`CuspWindow`; paper, sec. 3 and app. A.1.
+
+    Raises
+    ------
+    ValueError
+        If no branch turns twice in ``s_range`` (no imperfect pitchfork is crossed):
+        widen the range, or use :func:`normal_form_prediction` for an exact pitchfork.
+    """
+    check_param_scope(params)
+    lo, hi = (float(x) for x in s_range)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < 0 < hi):
+        raise ValueError(f"s_range must be finite with s_range[0] < 0 < s_range[1], got {s_range}")
+    chord = _line_chord(net, v, lo, hi, params)
+    to_s = lambda alpha: lo + alpha * (hi - lo)
+    windows = []
+    ends = []
+    for fp in find_fixed_points(chord.network(0.0), seeds=seeds, rng=rng):
+        br = continue_branch(chord, fp.h, 0.0, +1)
+        if br.end == "alpha=1":
+            ends.append(br.last.h)
+        folds = [sp for sp in br.specials if sp.kind == "fold"]
+        for f1, f2 in zip(folds, folds[1:]):
+            windows.append((br, f1, f2))
+    if not windows:
+        raise ValueError(f"no fixed-point branch turns twice for s in [{lo:g}, {hi:g}]: the line crosses no "
+                         "imperfect pitchfork there; widen s_range, or use normal_form_prediction for an exact "
+                         "pitchfork")
+    br, f1, f2 = min(windows, key=lambda w: abs(to_s(w[1].point.alpha) + to_s(w[2].point.alpha)))
+    middle = br.points[f1.after + 1:f2.after + 1]
+    if not middle:
+        raise ValueError("the S-shaped branch has no sampled point between its folds; narrow s_range")
+    mus = [_unstable_real(chord.network(p.alpha), p.h) for p in middle]
+    k = int(np.argmax(mus))
+    a_lo = min(f1.point.alpha, f2.point.alpha)
+    a_hi = max(f1.point.alpha, f2.point.alpha)
+    state = {"h": middle[k].h}
+
+    def negative_mu(alpha: float) -> float:
+        h, res = _newton(chord.network(alpha), state["h"], 60, 1e-12)
+        if res > 1e-9:
+            return np.inf
+        state["h"] = h
+        return -_unstable_real(chord.network(alpha), h)
+
+    best = minimize_scalar(negative_mu, bounds=(a_lo, a_hi), method="bounded",
+                           options={"xatol": 1e-10 * max(1.0, a_hi - a_lo)})
+    alpha_c = float(best.x) if best.fun <= -mus[k] else middle[k].alpha
+    h_c, _ = _newton(chord.network(alpha_c), state["h"] if best.fun <= -mus[k] else middle[k].h, 60, 1e-12)
+    g0 = _unstable_real(chord.network(alpha_c), h_c)
+    if not g0 > 1:
+        raise ValueError(f"the middle branch's largest real multiplier is {g0:.4g} <= 1: not a saddle between "
+                         "two folds, so not an imperfect pitchfork")
+    coef = critical_coefficients(chord.network(alpha_c), h_c, +1, near=g0)
+    folds_sorted = sorted([(to_s(f.point.alpha), f.point.h) for f in (f1, f2)], key=lambda x: x[0])
+    # eps > 0 puts the lone attractor beyond the window on the y > 0 side
+    y_end = np.array([(h - h_c) @ coef.p for h in ends])
+    outer = y_end[np.argmax(np.abs(y_end))] if y_end.size else 1.0
+    return CuspWindow(folds=(folds_sorted[0][0], folds_sorted[1][0]),
+                      fold_states=(folds_sorted[0][1], folds_sorted[1][1]), centre=to_s(alpha_c), g0=float(g0),
+                      h_centre=h_c, coefficients=coef, orientation=1 if outer > 0 else -1)
+
+
+def imperfect_pitchfork_prediction(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, s: np.ndarray | None = None,
+                                   params: str = "Wb", window: CuspWindow | None = None,
+                                   seeds: int = 20, rng: SeedLike = 0) -> tuple[NormalFormPrediction, CuspWindow]:
+    r"""Predict ||J(theta* + s v) v||^2 from the imperfect pitchfork y' = g0 y - y^3 + eps(s).
+
+    The line crosses the cusp's bistable wedge along its imperfection: g stays
+    at the saddle's peak multiplier g0 and eps(s) moves linearly between the
+    folds (:class:`CuspWindow`, located with :func:`cusp_window`).  The initial
+    conditions are reduced to y0 = sqrt|b| <p, h0 - h_centre>, the numeric layer
+    evaluates sum_{b,t} (D_eps y_t)^2 of the form at every eps(s), and the chain
+    rule multiplies by kappa^2.  Nothing is fitted but the overall amplitude in
+    :meth:`NormalFormPrediction.compare`.
+
+    ``s=None`` takes 121 points over centre +- 6 window widths (the cubic map is
+    a faithful unfolding only near the window; far out its fixed point flips and
+    escapes).  The null is the stability flip at the tracked attractor's
+    multiplier, as in :func:`normal_form_prediction`.
+
+    Returns the prediction and the window.  Paper, sec. 2 (fig. 1E) and sec. 3.
+    """
+    if window is None:
+        window = cusp_window(net, v, params=params, seeds=seeds, rng=rng)
+    width = window.folds[1] - window.folds[0]
+    if s is None:
+        s = window.centre + np.linspace(-6, 6, 121) * width
+    s = np.asarray(s, dtype=np.float64)
+    if s.ndim != 1 or s.size < 3 or not np.all(np.diff(s) > 0):
+        raise ValueError("s must be an increasing 1-D grid of >= 3 points")
+    eps = window.epsilon(s)
+    # g0 to 1e-9 relative: the compiled form is cached per value, far below the cubic truncation error
+    form = nf.NormalForm("g0*y - y**3 + e", state="y", param="e", constants={"g0": float(f"{window.g0:.10g}")},
+                         name="imperfect pitchfork along its imperfection")
+    y0 = window.reduce(embed(x0, net.N))
+    order = np.argsort(eps)
+    result = sweep(form, eps[order], T, y0, progress=False)
+    if np.any(result.escaped):
+        bad = s[order][np.asarray(result.escaped) > 0]
+        raise ValueError(f"the normal form's trajectories escape for s in [{bad.min():.4g}, {bad.max():.4g}]: the "
+                         "cubic unfolding does not reach that far from the window; narrow the s-grid")
+    predicted = np.empty(s.size)
+    predicted[order] = window.kappa**2 * result.norm
+    mu = _attractor_multipliers([along(net, v, si, params) for si in s])
+    linear = window.kappa**2 * sweep(nf.stability_flip(), mu, T, y0, progress=False).norm
+    return (NormalFormPrediction(s, eps, y0, float(window.coefficients.values["b"]), predicted, linear,
+                                 "imperfect pitchfork", "eps"), window)

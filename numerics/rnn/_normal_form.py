@@ -66,17 +66,27 @@ def _eigvecs(A: np.ndarray, target: float) -> tuple[complex, np.ndarray, np.ndar
     return complex(mu), q, p
 
 
-def critical_coefficients(net: RNN, h: np.ndarray, sign: int = +1) -> RnnCriticalCoefficients:
-    """Fold/pitchfork (``sign = +1``) or flip (``sign = -1``) coefficients at fixed point h."""
+def critical_coefficients(net: RNN, h: np.ndarray, sign: int = +1, near: float | None = None) -> RnnCriticalCoefficients:
+    """Fold/pitchfork (``sign = +1``) or flip (``sign = -1``) coefficients at fixed point h.
+
+    ``near`` (sign +1 only): use the real multiplier nearest this value instead of +1,
+    for the reduced map u' = mu u + a u^2 + b u^3 on the invariant manifold of a
+    point off criticality (e.g. the saddle at the centre of an imperfect pitchfork).
+    The quadratic term of the manifold then solves (mu^2 I - A) h2 = B(q, q) - 2 a q
+    (at mu = 1 the bordered system of the fold); a and b keep their formulas.
+    """
     if sign not in (1, -1):
         raise ValueError(f"sign must be +1 (fold/pitchfork) or -1 (flip), got {sign}")
+    if near is not None and (sign != 1 or not np.isfinite(near)):
+        raise ValueError(f"near must be a finite multiplier and needs sign = +1; got near={near!r}, sign={sign}")
     h = np.asarray(h, dtype=np.float64)
     A, B, C = _jet(net, h)
-    mu, q, p = _eigvecs(A, float(sign))
+    mu, q, p = _eigvecs(A, float(sign if near is None else near))
     n = A.shape[0]
     if sign == 1:
         a = 0.5 * p @ B(q, q)
-        bordered = np.block([[np.eye(n) - A, q[:, None]], [p[None, :], np.zeros((1, 1))]])
+        m2 = 1.0 if near is None else float(mu.real) ** 2
+        bordered = np.block([[m2 * np.eye(n) - A, q[:, None]], [p[None, :], np.zeros((1, 1))]])
         h2 = np.linalg.solve(bordered, np.concatenate([B(q, q), [0.0]]))[:n]
         b = p @ C(q, q, q) / 6 + p @ B(q, h2) / 2
         values = {"a": float(a), "b": float(b)}

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._inputs import as_generator
+from .._inputs import SeedLike, as_generator
 from ._derivatives import gradient
 from ._fixed_points import find_fixed_points
 from ._model import RNN, forward, loss
@@ -68,6 +68,17 @@ class TrainConfig:
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if self.config == "symmetric" and self.B % 2:
             raise ValueError("the symmetric configuration mirrors the batch; B must be even")
+
+    @property
+    def params(self) -> str:
+        """The trained parameters: W only in the symmetric control (b = 0 keeps h -> -h), else W and b."""
+        return "W" if self.config == "symmetric" else "Wb"
+
+    def inputs(self, size: int, rng: SeedLike = 0) -> np.ndarray:
+        """``size`` inputs (read-in values) from the training distribution, shape (size, 2)."""
+        if isinstance(size, bool) or not isinstance(size, int) or size < 2:
+            raise ValueError(f"size must be an integer >= 2, got {size!r}")
+        return _batch(as_generator(rng), self, size + (size % 2 if self.config == "symmetric" else 0))
 
 
 @dataclass
@@ -133,7 +144,7 @@ def _record(rec: TrainingRecord, step: int, net: RNN, teacher: RNN, x_diag: np.n
     rec.steps.append(step)
     rec.loss.append(loss(H, forward(teacher, x_diag, cfg.T)[:, :, :2]))
     rec.spectral_radius.append(float(np.max(np.abs(np.linalg.eigvals(net.W)))))
-    op = SntkOperator(net, x_diag, cfg.T, params="W" if cfg.config == "symmetric" else "Wb")
+    op = SntkOperator(net, x_diag, cfg.T, params=cfg.params)
     tr = op.trace() if op.n_params <= 600 else op.trace_estimate(cfg.trace_passes, rng).value
     lam = float(op.top_eigenpairs(1, tol=1e-6)[0][0])
     rec.trace.append(tr)

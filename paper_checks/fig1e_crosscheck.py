@@ -1,0 +1,199 @@
+"""Figure 1E vs 2B and appendix A.1: the full-RNN sNTK restricted to the learned critical direction.
+
+The paper (sec. 2): "the local GD amplification landscape near the bifurcation
+(panel E) is well predicted by the rank-one sNTK landscape associated with a
+pitchfork normal form (Figure 2B)"; (app. A.1) near a codimension-one
+bifurcation sNTK = sNTK_g + sNTK_R with the rank-one sNTK_g dominant.
+
+At the last record before the first bifurcation that changes the attractors
+(count-based, from the saved fixed points), for each training configuration:
+
+1. v = top eigenvector of the state-space Fisher (``critical_direction``), its gap
+   and share, and the decomposition before, at and after the event (``decompose``);
+2. the restricted sNTK ||J(theta* + s v) v||^2 by central differences, with the
+   step chosen by a step study against the JVP (``restricted_sntk``);
+3. the matched normal form, chosen from the fixed-point structure along the line:
+   an S-shaped branch (two folds) is an imperfect pitchfork crossed along its
+   imperfection (``imperfect_pitchfork_prediction``); otherwise the pitchfork in g
+   at the fixed point whose real multiplier is nearest 1 (``normal_form_prediction``);
+   the stability flip at the attractor's multiplier is the null.
+
+The landscape is evaluated on ``batch`` inputs drawn from the training
+distribution (not the 64-input diagnostic batch): each input crossing the
+separatrix adds a spike, and only a dense ensemble shows the landscape's shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from numerics.rnn import (TrainingRecord, bifurcation_events, critical_direction, cusp_window, decompose,
+                          find_fixed_points, imperfect_pitchfork_prediction, normal_form_prediction, restricted_sntk)
+
+from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict
+from .fig1_rnn_collapse import load_or_train
+
+TARGETS = {"imperfect pitchfork": 0.9, "pitchfork": 0.95}
+MARGIN = 0.2
+CLAIMS = ("fig1E: restricted sNTK matches the normal-form landscape",
+          "app A.1: the critical channel sNTK_g dominates sNTK near the bifurcation")
+
+
+def checkpoint(rec: TrainingRecord) -> int:
+    """Index of the last record before the first change in the number of attractors."""
+    events = bifurcation_events(rec.steps, rec.fixed_points, attractors_only=True)
+    if not events:
+        raise ValueError("the record shows no change in the number of attractors; nothing to cross-check")
+    return events[0].index - 1
+
+
+def _nearest_critical(net) -> np.ndarray:
+    def distance(fp):
+        real = fp.multipliers[np.abs(fp.multipliers.imag) < 1e-9].real
+        return np.min(np.abs(real - 1)) if real.size else np.inf
+
+    return min(find_fixed_points(net, seeds=40), key=distance).h
+
+
+def crosscheck(rec: TrainingRecord, index: int | None = None, batch: int = 1024, rng: int = 5,
+               s_range: tuple[float, float] = (-0.5, 0.5)) -> dict:
+    """Every number of the cross-check at one checkpoint (default :func:`checkpoint`), and the curves."""
+    i = checkpoint(rec) if index is None else int(index)
+    cfg = rec.config
+    params, T, net = cfg.params, cfg.T, rec.network(i)
+    cd = critical_direction(net, rec.x_diag, T, params=params)
+    around = sorted({j for j in (i - 5, i, i + 1, i + 5) if 0 <= j < len(rec.steps)})
+    decompositions = {int(rec.steps[j]): decompose(rec.network(j), rec.x_diag, T, cd.v, params=params)
+                      for j in around}
+    x0 = cfg.inputs(batch, rng)
+    window = None
+    try:
+        window = cusp_window(net, cd.v, s_range, params=params)
+        pred, _ = imperfect_pitchfork_prediction(net, x0, T, cd.v, params=params, window=window)
+    except ValueError as err:
+        why_not_cusp = str(err)
+        s = np.linspace(s_range[0], s_range[1], 81)
+        pred = normal_form_prediction(net, x0, T, cd.v, s, _nearest_critical(net), params=params)
+    land = restricted_sntk(net, x0, T, cd.v, pred.s, params=params)
+    matched, null = pred.compare(land.fd), pred.compare(land.fd, "linear")
+    out = {
+        "step": int(rec.steps[i]), "params": params, "inputs": batch,
+        "gap": cd.gap, "share": cd.share,
+        "decomposition": {step: {"trace_share": d.trace_share, "frobenius_share": list(d.frobenius_share),
+                                 "alignment": d.alignment, "lambda1_over_lambda2": d.lambda_ratio}
+                          for step, d in decompositions.items()},
+        "fd_step": land.eps, "fd_step_errors": None if land.step_errors is None else land.step_errors.tolist(),
+        "fd_vs_jvp": float(np.max(np.abs(land.fd - land.exact)) / np.max(land.exact)),
+        "form": pred.form, "matched": matched, "null": null,
+        "target_r": TARGETS[pred.form],
+        "target_met": bool(matched["pearson_r"] >= TARGETS[pred.form]
+                           and matched["pearson_r"] >= null["pearson_r"] + MARGIN),
+        "curves": {"s": pred.s, "observed": land.fd, "predicted": pred.predicted, "linear": pred.linear,
+                   "parameter": pred.parameter, "parameter_name": pred.parameter_name},
+    }
+    if window is not None:
+        out["window"] = {"folds": list(window.folds), "centre": window.centre, "g0": window.g0,
+                         "kappa": window.kappa, "cubic_b": window.coefficients.values["b"],
+                         "scale_sqrt_abs_b": window.scale, "scale_from_folds": window.fold_scale}
+    else:
+        out["why_not_imperfect"] = why_not_cusp
+    return out
+
+
+def _figure(results: dict, out_dir: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(results), 2, figsize=(11, 3.6 * len(results)), layout="constrained", squeeze=False)
+    for row, (name, r) in zip(axes, results.items()):
+        c = r["curves"]
+        s, obs = c["s"], c["observed"]
+        for curve, style, label in (("predicted", "C1", f"{r['form']} (matched)"), ("linear", "C2:", "stability flip (null)")):
+            amp = r["matched" if curve == "predicted" else "null"]["amplitude"]
+            row[0].semilogy(s, amp * c[curve], style, label=f"{label}, r = {r['matched' if curve == 'predicted' else 'null']['pearson_r']:.2f}")
+        row[0].semilogy(s, obs, "k", linewidth=1, label="network, central differences")
+        for f in r.get("window", {}).get("folds", []):
+            row[0].axvline(f, color="0.6", linewidth=0.8, linestyle="--")
+        row[0].set_xlabel("s along the critical direction v")
+        row[0].set_ylabel("||J(theta* + s v) v||^2")
+        row[0].set_title(f"E  {name}: restricted sNTK at step {r['step']}")
+        row[0].legend(fontsize="small")
+        order = np.argsort(c["parameter"])
+        row[1].semilogy(c["parameter"][order], c["predicted"][order], "C1")
+        row[1].set_xlabel(c["parameter_name"])
+        row[1].set_title(f"2B-style: matched {r['form']} vs its parameter")
+    path = out_dir / "figure1e_crosscheck.png"
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def _strip(r: dict) -> dict:
+    return {k: v for k, v in r.items() if k != "curves"}
+
+
+def run(out_dir: Path, quick: bool = False) -> list[Verdict]:
+    recs = {c: load_or_train(out_dir, c, quick) for c in ("paper", "symmetric")}
+    results, failures = {}, {}
+    for c, rec in recs.items():
+        try:
+            results[c] = crosscheck(rec, batch=256 if quick else 1024)
+        except (ValueError, RuntimeError) as err:  # e.g. no attractor event in a reduced run
+            failures[c] = str(err)
+    if len(results) < 2:
+        return [Verdict(claim=claim, paper="(sec. 2, fig. 1E; app. A.1)", measured={"errors": failures},
+                        verdict=FAILS, correction="the cross-check could not run: " + "; ".join(
+                            f"{c}: {e}" for c, e in failures.items()), summary="not computed")
+                for claim in CLAIMS]
+    png = _figure(results, out_dir)
+    p, s = results["paper"], results["symmetric"]
+
+    def line(name: str, r: dict) -> str:
+        return (f"{name} (step {r['step']}): {r['form']} r = {r['matched']['pearson_r']:.3f} "
+                f"(log r {r['matched']['pearson_r_log']:.3f}, peak error {r['matched']['peak_error']:.3g}, rel. L2 "
+                f"{r['matched']['relative_l2']:.2f}) vs null r = {r['null']['pearson_r']:.3f}; target "
+                f"{r['target_r']} with margin {MARGIN}: {'met' if r['target_met'] else 'missed'}")
+
+    beats = {c: r["matched"]["pearson_r"] >= r["null"]["pearson_r"] + MARGIN for c, r in results.items()}
+    if p["form"] == "pitchfork" and p["target_met"]:
+        verdict, correction = HOLDS, ""
+    elif beats["paper"] and p["matched"]["pearson_r"] >= 0.8:
+        verdict = HOLDS_CORRECTED
+        correction = ("the landscape along the learned critical direction is that of an imperfect pitchfork crossed "
+                      "along its imperfection (an S-shaped fixed-point branch between two folds, g fixed at the "
+                      "saddle's multiplier), not the pitchfork in g of figure 2B; it beats the monotone stability "
+                      "flip by a wide margin" if p["form"] == "imperfect pitchfork" else
+                      "the matched form beats the null but below the target")
+        if not s["target_met"]:
+            correction += (f"; in the symmetric control no dominant direction forms (lambda1/tr = {s['share']:.2f}) "
+                           f"and the {s['form']} prediction is weak")
+    else:
+        verdict, correction = FAILS, "the matched normal form does not beat the linear null clearly"
+    verdicts = [Verdict(
+        claim=CLAIMS[0],
+        paper="the local GD amplification landscape near the bifurcation (panel E) is well predicted by the "
+              "rank-one sNTK landscape associated with a pitchfork normal form (Figure 2B) (sec. 2)",
+        measured={c: _strip(r) for c, r in results.items()},
+        verdict=verdict, correction=correction,
+        tolerance=f"Pearson r of FD landscape vs prediction (one fitted amplitude); targets r >= "
+                  f"{TARGETS['imperfect pitchfork']} (imperfect pitchfork) / {TARGETS['pitchfork']} (pitchfork) and "
+                  f">= null + {MARGIN}",
+        summary=f"{line('paper', p)}; {line('symmetric', s)}",
+        figures=[png.name],
+    )]
+    dominant = p["share"] > 0.5 and p["gap"] > 5
+    verdicts.append(Verdict(
+        claim=CLAIMS[1],
+        paper="near commonly codimension-1 bifurcations the relevant channel is a rank-one operator that is highly "
+              "amplified ... causes the bifurcation channel to dominate the full sNTK (abstract, app. A.1)",
+        measured={c: {k: r[k] for k in ("step", "gap", "share", "decomposition", "fd_step", "fd_vs_jvp")}
+                  for c, r in results.items()},
+        verdict=HOLDS if dominant else FAILS,
+        tolerance="lambda1/tr > 0.5 and lambda1/lambda2 > 5 at the last record before the first attractor event "
+                  "(paper-faithful run); central differences agree with the JVP (relative max error reported)",
+        summary="; ".join(f"{c} step {r['step']}: lambda1/lambda2 = {r['gap']:.3g}, lambda1/tr = {r['share']:.3g}, "
+                          f"FD vs JVP {r['fd_vs_jvp']:.1e} (step {r['fd_step']:.0e})" for c, r in results.items()),
+        figures=[png.name],
+    ))
+    return verdicts
