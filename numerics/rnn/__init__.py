@@ -21,6 +21,7 @@ from ._tracking import FixedPointTracks, LocatedBifurcation, classify, track_fix
 from ._crosscheck import (CriticalDirection, CuspWindow, Decomposition, NormalFormPrediction, RestrictedSntk, along,
                           critical_direction, cusp_window, decompose, fd_step_study, imperfect_pitchfork_prediction,
                           normal_form_prediction, restricted_sntk)
+from ._natural import LowRankNaturalGradient
 from ._operators import SntkOperator, TraceEstimate, entropy_rank, participation_ratio, stable_rank
 
 __all__ = [
@@ -34,5 +35,5 @@ __all__ = [
     "track_fixed_points", "FixedPointTracks", "LocatedBifurcation", "classify",
     "critical_direction", "CriticalDirection", "decompose", "Decomposition", "along", "restricted_sntk",
     "RestrictedSntk", "fd_step_study", "normal_form_prediction", "NormalFormPrediction",
-    "cusp_window", "CuspWindow", "imperfect_pitchfork_prediction",
+    "cusp_window", "CuspWindow", "imperfect_pitchfork_prediction", "LowRankNaturalGradient",
 ]

@@ -33,10 +33,12 @@ from .._inputs import SeedLike, as_generator
 from ._derivatives import gradient
 from ._fixed_points import find_fixed_points
 from ._model import RNN, forward, loss
+from ._natural import LowRankNaturalGradient
 from ._operators import SntkOperator
 from ._teacher import build_teacher
 
 CONFIGS = ("paper", "symmetric")
+OPTIMIZERS = ("sgd", "natural")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,11 @@ class TrainConfig:
     trace_passes: int = 60
     fixed_point_seeds: int = 40
     seed: int = 0
+    optimizer: str = "sgd"
+    ng_rank: int = 1
+    ng_refresh: int = 10
+    ng_iters: int = 2
+    ng_damping: float | None = None
 
     def __post_init__(self) -> None:
         if self.config not in CONFIGS:
@@ -68,6 +75,8 @@ class TrainConfig:
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if self.config == "symmetric" and self.B % 2:
             raise ValueError("the symmetric configuration mirrors the batch; B must be even")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
 
     @property
     def params(self) -> str:
@@ -97,6 +106,7 @@ class TrainingRecord:
     b: list = field(default_factory=list)
     teacher_W: np.ndarray | None = None
     x_diag: np.ndarray | None = None
+    batch_loss: list = field(default_factory=list)  # every step, on that step's training batch
 
     def save(self, path: str | Path) -> Path:
         """npz with arrays + JSON sidecar with the config and fixed points."""
@@ -104,7 +114,7 @@ class TrainingRecord:
         np.savez_compressed(path.with_suffix(".npz"), steps=self.steps, loss=self.loss,
                             spectral_radius=self.spectral_radius, trace=self.trace, lambda_max=self.lambda_max,
                             stable_rank=self.stable_rank, W=np.array(self.W), b=np.array(self.b),
-                            teacher_W=self.teacher_W, x_diag=self.x_diag)
+                            teacher_W=self.teacher_W, x_diag=self.x_diag, batch_loss=self.batch_loss)
         path.with_suffix(".json").write_text(json.dumps({"config": asdict(self.config),
                                                          "fixed_points": self.fixed_points}, indent=1))
         return path.with_suffix(".npz")
@@ -125,6 +135,7 @@ class TrainingRecord:
         rec.teacher_W = data["teacher_W"] if "teacher_W" in data.files and data["teacher_W"].ndim == 2 else None
         rec.x_diag = data["x_diag"] if "x_diag" in data.files and data["x_diag"].ndim == 2 else None
         rec.fixed_points = meta["fixed_points"]
+        rec.batch_loss = data["batch_loss"].tolist() if "batch_loss" in data.files else []
         return rec
 
     def network(self, index: int) -> RNN:
@@ -158,7 +169,8 @@ def _record(rec: TrainingRecord, step: int, net: RNN, teacher: RNN, x_diag: np.n
 
 
 def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = None) -> TrainingRecord:
-    """Train a student on the teacher's readout trajectories by plain SGD.
+    """Train a student on the teacher's readout trajectories by plain SGD (``optimizer="sgd"``) or the
+    rank-``ng_rank`` natural gradient (``"natural"``, :class:`LowRankNaturalGradient`, app. C.1).
 
     Deterministic by ``cfg.seed``: the student's Xavier draw, the batches and
     the diagnostics' random probes all come from one seeded generator.
@@ -172,6 +184,11 @@ def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = 
     x_diag = _batch(rng, cfg, cfg.diag_batch + (cfg.diag_batch % 2))
     x = _batch(rng, cfg, cfg.B)
     rec = TrainingRecord(cfg, teacher_W=teacher.W.copy(), x_diag=x_diag)
+    natural = None
+    if cfg.optimizer == "natural":
+        natural = LowRankNaturalGradient(rank=cfg.ng_rank, refresh=cfg.ng_refresh, iters=cfg.ng_iters,
+                                         damping=cfg.ng_damping, params=cfg.params,
+                                         rng=np.random.default_rng([cfg.seed, 1]))  # batches stay as in SGD
     from tqdm.auto import tqdm
 
     bar = tqdm(total=cfg.steps, desc=f"train {cfg.config}", disable=progress is False, delay=0 if progress else 1.0,
@@ -185,12 +202,21 @@ def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = 
         if cfg.resample:
             x = _batch(rng, cfg, cfg.B)
         H = forward(net, x, cfg.T)
-        gW, gb = gradient(net, H, forward(teacher, x, cfg.T)[:, :, :2])
+        target = forward(teacher, x, cfg.T)[:, :, :2]
+        rec.batch_loss.append(loss(H, target))
+        gW, gb = gradient(net, H, target)
         if not (np.all(np.isfinite(gW)) and np.all(np.isfinite(gb))):
             raise FloatingPointError(f"non-finite gradient at step {step}; lower lr (now {cfg.lr})")
-        W = W - cfg.lr * gW
-        if cfg.config == "paper":
-            b = b - cfg.lr * gb
+        if natural is None:
+            W = W - cfg.lr * gW
+            if cfg.config == "paper":
+                b = b - cfg.lr * gb
+        else:
+            g = np.concatenate([gW.ravel(), gb]) if cfg.params == "Wb" else gW.ravel()
+            d = natural.step(net, x, cfg.T, g, cfg.lr)
+            W = W + d[: cfg.N * cfg.N].reshape(cfg.N, cfg.N)
+            if cfg.params == "Wb":
+                b = b + d[cfg.N * cfg.N:]
         bar.update(1)
     bar.close()
     return rec

@@ -1,0 +1,118 @@
+r"""Low-rank natural gradient on the state-space Fisher (paper, app. C.1, fig. 4).
+
+Near a bifurcation the Fisher F = J^T J is dominated by one amplified mode, so
+reconditioning only its top k eigenpairs (U, Lambda) is enough:
+
+.. math::
+
+    \Delta\theta = -\Big[\, U (\Lambda + \delta I)^{-1} U^T
+                   + \eta\, (I - U U^T) \Big]\, \nabla L ,
+
+i.e. a damped Newton (Levenberg-Marquardt) step inside the top-k subspace and
+plain SGD with learning rate eta on its orthogonal complement, which is kept,
+not discarded.  F is the Gauss-Newton matrix of the readout MSE,
+F = (2 / M) J_r^T J_r (M = T B n_out; ``neurons="readout"``), the Fisher of
+the loss being minimised, or the same normalisation over all states
+(``neurons="all"``, the paper's state-space sNTK).  The default damping
+delta = 1 / eta makes the step continuous with SGD: a mode with
+lambda << delta gets eta (SGD), one with lambda >> delta gets 1 / lambda
+(its Newton step) instead of the eta that overshoots once eta lambda > 2.
+
+(U, Lambda) come from warm-started subspace iteration with Rayleigh-Ritz
+(``iters`` products F U per refresh), refreshed every ``refresh`` steps on
+the current batch: between refreshes the step costs one extra k x P
+projection, and a refresh costs ``iters`` J and J^T passes of rank k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._inputs import SeedLike, as_generator
+from ._model import READOUT, RNN
+from ._operators import SntkOperator, check_param_scope
+
+
+@dataclass
+class LowRankNaturalGradient:
+    """Rank-k natural-gradient preconditioner with warm-started subspace iteration.
+
+    Parameters
+    ----------
+    rank : int, default 1
+        k, the number of reconditioned Fisher modes.
+    refresh : int, default 10
+        Steps between eigenpair refreshes.
+    iters : int, default 2
+        Subspace-iteration products F U per refresh (warm start: the top modes move slowly).
+    damping : float, optional
+        delta; default 1 / lr (continuous with SGD below it).
+    neurons : {"readout", "all"}
+        States whose Fisher is used (readout: the loss's Gauss-Newton matrix).
+    params : {"Wb", "W"}
+    rng : int or Generator
+        For the initial random subspace.
+    """
+
+    rank: int = 1
+    refresh: int = 10
+    iters: int = 2
+    damping: float | None = None
+    neurons: str = "readout"
+    params: str = "Wb"
+    rng: SeedLike = 0
+
+    def __post_init__(self) -> None:
+        for name in ("rank", "refresh", "iters"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.damping is not None and not (np.isfinite(self.damping) and self.damping > 0):
+            raise ValueError(f"damping must be a finite number > 0 (or None for 1 / lr), got {self.damping!r}")
+        if self.neurons not in ("readout", "all"):
+            raise ValueError(f"neurons must be 'readout' or 'all', got {self.neurons!r}")
+        check_param_scope(self.params)
+        self._gen = as_generator(self.rng)
+        self.U: np.ndarray | None = None
+        self.eigenvalues: np.ndarray | None = None
+        self._steps = 0
+
+    def fisher(self, net: RNN, x0: np.ndarray, T: int) -> tuple[SntkOperator, float]:
+        """The operator and the Fisher's normalisation 2 / M (M = states entering the loss)."""
+        op = SntkOperator(net, x0, T, neurons=self.neurons, params=self.params)
+        n_out = len(READOUT) if self.neurons == "readout" else net.N
+        return op, 2.0 / (T * op.B * n_out)
+
+    def update_subspace(self, net: RNN, x0: np.ndarray, T: int) -> None:
+        """``iters`` steps of subspace iteration from the current U.
+
+        Each product Z = F U serves twice: U^T Z gives the Rayleigh-Ritz values and
+        rotation of U, and the next U = qr(Z rot), so a refresh costs exactly
+        ``iters`` rank-k Fisher products (the eigenvalues lag the subspace by one).
+        """
+        op, scale = self.fisher(net, x0, T)
+        if self.rank >= op.n_params:
+            raise ValueError(f"rank must be below the number of parameters ({op.n_params}), got {self.rank}")
+        U = self.U if self.U is not None else np.linalg.qr(self._gen.normal(size=(op.n_params, self.rank)))[0]
+        for _ in range(self.iters):
+            Z = scale * op.fisher_matvec(U.T).T
+            vals, rot = np.linalg.eigh(U.T @ Z)
+            order = np.argsort(vals)[::-1]
+            U = np.linalg.qr(Z @ rot[:, order])[0]
+        self.U, self.eigenvalues = U, np.maximum(vals[order], 0.0)
+
+    def step(self, net: RNN, x0: np.ndarray, T: int, grad: np.ndarray, lr: float) -> np.ndarray:
+        """The parameter change -[U (Lambda + delta)^-1 U^T + lr (I - U U^T)] grad (refreshing U when due)."""
+        grad = np.asarray(grad, dtype=np.float64)
+        if not (np.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        if self.U is None or self._steps % self.refresh == 0:
+            self.update_subspace(net, x0, T)
+        self._steps += 1
+        if grad.shape != (self.U.shape[0],):
+            raise ValueError(f"grad must have shape ({self.U.shape[0]},), got {grad.shape}")
+        delta = 1.0 / lr if self.damping is None else self.damping
+        coef = self.U.T @ grad
+        return -(lr * (grad - self.U @ coef) + self.U @ (coef / (self.eigenvalues + delta)))
