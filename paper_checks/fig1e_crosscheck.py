@@ -51,7 +51,7 @@ def checkpoint(rec: TrainingRecord) -> int:
 
 def _nearest_critical(net) -> np.ndarray:
     def distance(fp):
-        real = fp.multipliers[np.abs(fp.multipliers.imag) < 1e-9].real
+        real = fp.real_multipliers
         return np.min(np.abs(real - 1)) if real.size else np.inf
 
     return min(find_fixed_points(net, seeds=40), key=distance).h

@@ -83,3 +83,10 @@ def test_bad_parameters(kwargs, match):
 def test_bad_optimizer_name():
     with pytest.raises(ValueError, match="optimizer"):
         TrainConfig(optimizer="adam")
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(ng_rank=0), "ng_rank"), (dict(ng_refresh=-1), "ng_refresh"),
+                                           (dict(ng_damping=float("nan")), "ng_damping")])
+def test_bad_natural_gradient_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(optimizer="natural", **kwargs)

@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 import normalforms as nf
-from numerics.rnn import RNN
+from numerics.rnn import RNN, find_fixed_points
 from numerics.rnn._normal_form import critical_coefficients
 
 
@@ -81,3 +81,25 @@ def test_off_critical_reduced_map_of_a_driving_neuron():
     assert num.values["b"] == pytest.approx(-2 * (1 - t**2) * (1 - 3 * t**2) * w**3 * q0**2 / 6, rel=1e-9)
     with pytest.raises(ValueError, match="near"):
         critical_coefficients(net, h, -1, near=0.5)
+
+
+def test_off_critical_cubic_matches_the_traced_unstable_manifold():
+    # a coupled saddle (multiplier 1.73): its unstable manifold is traced by iterating the map from
+    # h* +- 1e-7 q, and the reduced map u -> u' = <p, F(h) - h*> on those points is fitted by a
+    # polynomial; the curvature of the manifold enters b through h2, solved with mu^2 I - A
+    net = RNN(np.array([[1.4, 0.6], [0.9, 0.2]]), np.array([0.15, -0.1]))
+    saddle = next(fp for fp in find_fixed_points(net, seeds=50) if fp.n_unstable == 1)
+    mu = saddle.real_multipliers.max()
+    coef = critical_coefficients(net, saddle.h, +1, near=mu)
+    u, u_next = [], []
+    for sign in (1, -1):
+        x = saddle.h + sign * 1e-7 * coef.q
+        while abs(coef.p @ (x - saddle.h)) < 0.08:
+            y = np.tanh(net.W @ x + net.b)
+            if abs(coef.p @ (x - saddle.h)) > 1e-4:
+                u.append(coef.p @ (x - saddle.h))
+                u_next.append(coef.p @ (y - saddle.h))
+            x = y
+    fit = np.polyfit(u, np.array(u_next) - mu * np.array(u), 5)[::-1]
+    assert coef.values["a"] == pytest.approx(fit[2], rel=1e-5)
+    assert coef.values["b"] == pytest.approx(fit[3], rel=1e-5)

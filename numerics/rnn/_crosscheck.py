@@ -26,7 +26,7 @@ from .._inputs import SeedLike
 from .._sweep import sweep
 from ._continuation import Chord, continue_branch
 from ._derivatives import jvp
-from ._fixed_points import _newton, find_fixed_points, multipliers
+from ._fixed_points import _newton, find_fixed_points, multipliers, real_multipliers
 from ._model import RNN, embed, forward
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
 from ._operators import SntkOperator, check_param_scope
@@ -210,7 +210,7 @@ class NormalFormPrediction:
 
 
 def _real_nearest(m: np.ndarray, target: float, where: int) -> float:
-    real = m[np.abs(m.imag) < 1e-9].real
+    real = real_multipliers(m)
     if real.size == 0:
         raise ValueError(f"the tracked fixed point has no real multiplier at grid point {where} (all complex): no "
                          "scalar fold/pitchfork parameter there; the line is governed by an oscillatory mode")
@@ -340,13 +340,8 @@ class CuspWindow:
         return self.scale * (np.asarray(h) - self.h_centre) @ self.coefficients.p
 
 
-def _line_chord(net: RNN, v: np.ndarray, lo: float, hi: float, params: str) -> Chord:
-    return Chord(along(net, v, lo, params), along(net, v, hi, params))
-
-
 def _unstable_real(net: RNN, h: np.ndarray) -> float:
-    m = multipliers(net, h)
-    real = m[np.abs(m.imag) < 1e-9].real
+    real = real_multipliers(multipliers(net, h))
     return float(real.max()) if real.size else -np.inf
 
 
@@ -370,7 +365,7 @@ def cusp_window(net: RNN, v: np.ndarray, s_range: tuple[float, float] = (-0.5, 0
     lo, hi = (float(x) for x in s_range)
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < 0 < hi):
         raise ValueError(f"s_range must be finite with s_range[0] < 0 < s_range[1], got {s_range}")
-    chord = _line_chord(net, v, lo, hi, params)
+    chord = Chord(along(net, v, lo, params), along(net, v, hi, params))
     to_s = lambda alpha: lo + alpha * (hi - lo)
     windows = []
     ends = []
@@ -404,8 +399,9 @@ def cusp_window(net: RNN, v: np.ndarray, s_range: tuple[float, float] = (-0.5, 0
 
     best = minimize_scalar(negative_mu, bounds=(a_lo, a_hi), method="bounded",
                            options={"xatol": 1e-10 * max(1.0, a_hi - a_lo)})
-    alpha_c = float(best.x) if best.fun <= -mus[k] else middle[k].alpha
-    h_c, _ = _newton(chord.network(alpha_c), state["h"] if best.fun <= -mus[k] else middle[k].h, 60, 1e-12)
+    # the search may end on a worse point than the best sample (Newton lost the branch there)
+    alpha_c, start = (float(best.x), state["h"]) if best.fun <= -mus[k] else (middle[k].alpha, middle[k].h)
+    h_c, _ = _newton(chord.network(alpha_c), start, 60, 1e-12)
     g0 = _unstable_real(chord.network(alpha_c), h_c)
     if not g0 > 1:
         raise ValueError(f"the middle branch's largest real multiplier is {g0:.4g} <= 1: not a saddle between "

@@ -33,6 +33,10 @@ class RnnFixedPoint:
         return float(self.h[READOUT[0]]), float(self.h[READOUT[1]])
 
     @property
+    def real_multipliers(self) -> np.ndarray:
+        return real_multipliers(self.multipliers)
+
+    @property
     def n_unstable(self) -> int:
         return int(np.sum(np.abs(self.multipliers) > 1))
 
@@ -71,6 +75,11 @@ def multipliers(net: RNN, h: np.ndarray) -> np.ndarray:
     d = 1.0 - np.tanh(net.W @ h + net.b) ** 2
     mu = np.linalg.eigvals(d[:, None] * net.W)
     return mu[np.argsort(-np.abs(mu), kind="stable")]
+
+
+def real_multipliers(mu: np.ndarray) -> np.ndarray:
+    """The real multipliers among ``mu`` (imaginary part below 1e-9), as floats."""
+    return mu[np.abs(mu.imag) < 1e-9].real
 
 
 def find_fixed_points(net: RNN, seeds: int = 200, rng: SeedLike = 0, extra: np.ndarray | None = None,

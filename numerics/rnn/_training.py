@@ -67,7 +67,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.config not in CONFIGS:
             raise ValueError(f"config must be one of {CONFIGS}, got {self.config!r}")
-        for name in ("N", "T", "B", "steps", "record_every", "diag_batch"):
+        for name in ("N", "T", "B", "steps", "record_every", "diag_batch", "ng_rank", "ng_refresh", "ng_iters"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -77,6 +77,8 @@ class TrainConfig:
             raise ValueError("the symmetric configuration mirrors the batch; B must be even")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.ng_damping is not None and not (np.isfinite(self.ng_damping) and self.ng_damping > 0):
+            raise ValueError(f"ng_damping must be a finite number > 0 (or None for 1 / lr), got {self.ng_damping!r}")
 
     @property
     def params(self) -> str:
@@ -207,16 +209,11 @@ def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = 
         gW, gb = gradient(net, H, target)
         if not (np.all(np.isfinite(gW)) and np.all(np.isfinite(gb))):
             raise FloatingPointError(f"non-finite gradient at step {step}; lower lr (now {cfg.lr})")
-        if natural is None:
-            W = W - cfg.lr * gW
-            if cfg.config == "paper":
-                b = b - cfg.lr * gb
-        else:
-            g = np.concatenate([gW.ravel(), gb]) if cfg.params == "Wb" else gW.ravel()
-            d = natural.step(net, x, cfg.T, g, cfg.lr)
-            W = W + d[: cfg.N * cfg.N].reshape(cfg.N, cfg.N)
-            if cfg.params == "Wb":
-                b = b + d[cfg.N * cfg.N:]
+        g = np.concatenate([gW.ravel(), gb]) if cfg.params == "Wb" else gW.ravel()
+        d = -cfg.lr * g if natural is None else natural.step(net, x, cfg.T, g, cfg.lr)
+        W = W + d[: cfg.N * cfg.N].reshape(cfg.N, cfg.N)
+        if cfg.params == "Wb":
+            b = b + d[cfg.N * cfg.N:]
         bar.update(1)
     bar.close()
     return rec
