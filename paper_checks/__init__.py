@@ -13,6 +13,8 @@ sec3_stability_flip    section 3: the linear law and its |g| < 1, = 1, > 1 regim
 sec3_pitchfork         section 3: pitchfork below and above g*
 fig1_rnn_collapse      figure 1: first learned bifurcation of the student-teacher RNN, loss drop, rank collapse
 fig1e_crosscheck       figure 1E vs 2B, app. A.1: restricted sNTK along the critical direction vs the normal form
+fig3_two_modes         figure 3, app. C: a stable student learning a teacher with two unstable eigenvalues
+fig4_natural_gradient  figure 4, app. C.1: SGD vs the low-rank natural gradient through the bifurcations
 derivations            the symbolic derivations behind section 3 (``nfsntk derive``)
 """
 
@@ -22,7 +24,8 @@ from pathlib import Path
 
 from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict, output_dir, table, write_json
 
-CHECKS = ("fig2_amplification", "sec3_stability_flip", "sec3_pitchfork", "fig1_rnn_collapse", "fig1e_crosscheck")
+CHECKS = ("fig2_amplification", "sec3_stability_flip", "sec3_pitchfork", "fig1_rnn_collapse", "fig1e_crosscheck",
+          "fig3_two_modes", "fig4_natural_gradient")
 
 
 def run_all(out: str | Path | None = None, quick: bool = False, only: list[str] | None = None) -> list[Verdict]:

@@ -17,29 +17,32 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.rnn import RNN, TrainConfig, TrainingRecord, bifurcation_events, forward, track_fixed_points, train
+from numerics.rnn import (RNN, TrainConfig, TrainingRecord, bifurcation_events, forward, median_filter,
+                          track_fixed_points, train)
 
 from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict
 
 QUICK = dict(N=16, steps=4000, record_every=100, B=128, diag_batch=32, fixed_point_seeds=20, lr=2e-2)
 
 
-def load_or_train(out_dir: Path, config: str, quick: bool) -> TrainingRecord:
+def load_or_train(out_dir: Path, config: str, quick: bool, variant: str = "", **overrides) -> TrainingRecord:
+    """The record ``<out>/runs/<config>[_<variant>][_quick].npz``, trained and saved there when missing.
+
+    ``overrides`` change the (paper-scale or ``QUICK``) configuration, e.g. the
+    optimiser; a stored record made with a different configuration is not
+    reused but retrained, so a check never reads a stale run.
+    """
     folder = out_dir / "runs"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{config}{'_quick' if quick else ''}"
+    path = folder / f"{config}{'_' + variant if variant else ''}{'_quick' if quick else ''}"
+    cfg = TrainConfig(config=config, **{**(QUICK if quick else {}), **overrides})
     if path.with_suffix(".npz").exists():
-        return TrainingRecord.load(path)
-    cfg = TrainConfig(config=config, **(QUICK if quick else {}))
+        rec = TrainingRecord.load(path)
+        if rec.config == cfg:
+            return rec
     rec = train(cfg)
     rec.save(path)
     return rec
-
-
-def _median_filter(x: np.ndarray, width: int = 5) -> np.ndarray:
-    half = width // 2
-    pad = np.pad(x, half, mode="edge")
-    return np.array([np.median(pad[i:i + width]) for i in range(x.size)])
 
 
 def _bifurcation_summary(bif) -> dict:
@@ -67,7 +70,7 @@ def analyse(rec: TrainingRecord, progress: bool | None = None) -> dict:
     record before, and the median over the 10 records after.
     """
     steps = np.array(rec.steps)
-    log_loss = _median_filter(np.log(np.array(rec.loss)))
+    log_loss = median_filter(np.log(np.array(rec.loss)))
     rank = np.array(rec.stable_rank)
     tracks = track_fixed_points([rec.network(i) for i in range(len(steps))], rec.steps, progress=progress)
     events = bifurcation_events(rec.steps, rec.fixed_points, attractors_only=True)

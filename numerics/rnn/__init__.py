@@ -12,7 +12,7 @@ bifurcation met in training.
 from ._derivatives import gradient, jvp, jvp_sqnorm, vjp
 from ._events import Event, bifurcation_events
 from ._fixed_points import RnnFixedPoint, find_fixed_points, multipliers
-from ._teacher import Teacher, build_teacher, construct_W
+from ._teacher import Teacher, build_teacher, build_two_mode_teacher, construct_W, stable_student
 from ._training import CONFIGS, TrainConfig, TrainingRecord, train
 from ._model import READOUT, RNN, embed, forward, loss, loss_cotangent
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
@@ -21,7 +21,8 @@ from ._tracking import FixedPointTracks, LocatedBifurcation, classify, track_fix
 from ._crosscheck import (CriticalDirection, CuspWindow, Decomposition, NormalFormPrediction, RestrictedSntk, along,
                           critical_direction, cusp_window, decompose, fd_step_study, imperfect_pitchfork_prediction,
                           normal_form_prediction, restricted_sntk)
-from ._natural import LowRankNaturalGradient
+from ._natural import LowRankNaturalGradient, gauss_newton_spectrum
+from ._curves import LossDrop, loss_drops, loss_roughness, median_filter
 from ._operators import SntkOperator, TraceEstimate, entropy_rank, participation_ratio, stable_rank
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "jvp", "jvp_sqnorm", "vjp", "gradient",
     "SntkOperator", "TraceEstimate", "stable_rank", "participation_ratio", "entropy_rank",
     "find_fixed_points", "RnnFixedPoint", "multipliers", "construct_W", "build_teacher", "Teacher",
+    "build_two_mode_teacher", "stable_student",
     "TrainConfig", "TrainingRecord", "train", "CONFIGS", "bifurcation_events", "Event",
     "critical_coefficients", "RnnCriticalCoefficients",
     "Chord", "continue_branch", "Branch", "ContinuationPoint", "SpecialPoint",
@@ -36,4 +38,5 @@ __all__ = [
     "critical_direction", "CriticalDirection", "decompose", "Decomposition", "along", "restricted_sntk",
     "RestrictedSntk", "fd_step_study", "normal_form_prediction", "NormalFormPrediction",
     "cusp_window", "CuspWindow", "imperfect_pitchfork_prediction", "LowRankNaturalGradient",
+    "gauss_newton_spectrum", "loss_roughness", "loss_drops", "LossDrop", "median_filter",
 ]

@@ -35,6 +35,23 @@ from ._model import READOUT, RNN
 from ._operators import SntkOperator, check_param_scope
 
 
+def gauss_newton_spectrum(net: RNN, x0: np.ndarray, T: int, k: int = 6, params: str = "Wb",
+                          neurons: str = "readout", tol: float = 1e-8) -> np.ndarray:
+    """The top-``k`` eigenvalues of the Fisher (2 / M) J^T J that :class:`LowRankNaturalGradient` preconditions.
+
+    SGD with learning rate eta is stable along a mode only while eta lambda < 2
+    (the quadratic model's step multiplies the error by 1 - eta lambda), so
+    ``lr * gauss_newton_spectrum(...)`` counts the modes at the edge of
+    stability -- the rank a natural gradient needs to smooth the loss (fig. 4).
+    Lanczos on the matrix-free operator; descending order.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    ng = LowRankNaturalGradient(rank=1, neurons=neurons, params=params)
+    op, scale = ng.fisher(net, x0, T)
+    return scale * op.top_eigenpairs(k, tol=tol)[0]
+
+
 @dataclass
 class LowRankNaturalGradient:
     """Rank-k natural-gradient preconditioner with warm-started subspace iteration.

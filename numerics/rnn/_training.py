@@ -2,10 +2,11 @@ r"""SGD on the student-teacher task with sNTK and fixed-point diagnostics (paper
 
 Plain SGD, no momentum or clipping: theta <- theta - lr * grad L, with L the
 readout MSE of ``_model.loss``.  Every ``record_every`` steps the record gets
-the loss, the spectral radius of W, the sNTK trace (exact for small networks,
-Hutch++ otherwise), its largest eigenvalue (Lanczos) and stable rank
-tr / lambda_max, the student's fixed points with their multipliers, and the
-parameters (checkpoints), so later analyses never retrain.
+the loss, the spectral radius of W, the parameters (checkpoints) and -- unless
+``diagnostics="loss"``, for runs that need only the loss and the weights --
+the sNTK trace (exact for small networks, Hutch++ otherwise), its largest
+eigenvalue (Lanczos) and stable rank tr / lambda_max, and the student's fixed
+points with their multipliers, so later analyses never retrain.
 
 Choices the paper leaves open:
 
@@ -39,6 +40,7 @@ from ._teacher import build_teacher
 
 CONFIGS = ("paper", "symmetric")
 OPTIMIZERS = ("sgd", "natural")
+DIAGNOSTICS = ("full", "loss")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class TrainConfig:
     ng_refresh: int = 10
     ng_iters: int = 2
     ng_damping: float | None = None
+    diagnostics: str = "full"
 
     def __post_init__(self) -> None:
         if self.config not in CONFIGS:
@@ -75,6 +78,8 @@ class TrainConfig:
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if self.config == "symmetric" and self.B % 2:
             raise ValueError("the symmetric configuration mirrors the batch; B must be even")
+        if self.diagnostics not in DIAGNOSTICS:
+            raise ValueError(f"diagnostics must be one of {DIAGNOSTICS}, got {self.diagnostics!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.ng_damping is not None and not (np.isfinite(self.ng_damping) and self.ng_damping > 0):
@@ -157,6 +162,14 @@ def _record(rec: TrainingRecord, step: int, net: RNN, teacher: RNN, x_diag: np.n
     rec.steps.append(step)
     rec.loss.append(loss(H, forward(teacher, x_diag, cfg.T)[:, :, :2]))
     rec.spectral_radius.append(float(np.max(np.abs(np.linalg.eigvals(net.W)))))
+    rec.W.append(net.W.copy())
+    rec.b.append(net.b.copy())
+    if cfg.diagnostics == "loss":  # sNTK and fixed points not computed: NaN marks "not measured", not a failure
+        rec.trace.append(np.nan)
+        rec.lambda_max.append(np.nan)
+        rec.stable_rank.append(np.nan)
+        rec.fixed_points.append([])
+        return
     op = SntkOperator(net, x_diag, cfg.T, params=cfg.params)
     tr = op.trace() if op.n_params <= 600 else op.trace_estimate(cfg.trace_passes, rng).value
     lam = float(op.top_eigenpairs(1, tol=1e-6)[0][0])
@@ -166,22 +179,29 @@ def _record(rec: TrainingRecord, step: int, net: RNN, teacher: RNN, x_diag: np.n
     fps = find_fixed_points(net, seeds=cfg.fixed_point_seeds, rng=rng)
     rec.fixed_points.append([{"readout": list(fp.readout), "abs_multipliers": np.abs(fp.multipliers[:3]).tolist(),
                               "stable": fp.stable} for fp in fps])
-    rec.W.append(net.W.copy())
-    rec.b.append(net.b.copy())
 
 
-def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = None) -> TrainingRecord:
+def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = None,
+          student: RNN | None = None) -> TrainingRecord:
     """Train a student on the teacher's readout trajectories by plain SGD (``optimizer="sgd"``) or the
     rank-``ng_rank`` natural gradient (``"natural"``, :class:`LowRankNaturalGradient`, app. C.1).
 
     Deterministic by ``cfg.seed``: the student's Xavier draw, the batches and
-    the diagnostics' random probes all come from one seeded generator.
+    the diagnostics' random probes all come from one seeded generator.  A
+    given ``student`` (e.g. a checkpoint, or the initially stable student of
+    figure 3) replaces the Xavier draw; the draw is still made, so the
+    batches are the same either way.
     """
     rng = as_generator(cfg.seed)
     teacher = build_teacher(cfg.N, seed=rng).net if teacher is None else teacher
     if teacher.N != cfg.N:
         raise ValueError(f"teacher has N = {teacher.N}, config has N = {cfg.N}")
-    student = RNN.xavier(cfg.N, rng, bias=cfg.config == "paper")
+    drawn = RNN.xavier(cfg.N, rng, bias=cfg.config == "paper")
+    student = drawn if student is None else student
+    if student.N != cfg.N:
+        raise ValueError(f"student has N = {student.N}, config has N = {cfg.N}")
+    if cfg.config == "symmetric" and np.any(student.b):
+        raise ValueError("the symmetric configuration keeps b = 0 (untrained); pass a student with b = 0")
     W, b = student.W.copy(), student.b.copy()
     x_diag = _batch(rng, cfg, cfg.diag_batch + (cfg.diag_batch % 2))
     x = _batch(rng, cfg, cfg.B)
