@@ -45,7 +45,8 @@ def main() -> None:
                 W, b = W + d[: N * N].reshape(N, N), b + d[N * N:]
         return (time.perf_counter() - start) / len(xs)
 
-    configs = [("sgd", None)] + [(f"natural k={k} refresh={m} iters=2", (k, m)) for k, m in ((1, 10), (1, 5), (2, 10))]
+    settings = ((1, 10), (1, 5), (2, 10), (4, 10), (4, 20))
+    configs = [("sgd", None)] + [(f"natural k={k} refresh={m} iters=2", (k, m)) for k, m in settings]
     times = {name: [] for name, _ in configs}
     for _ in range(max(1, args.steps // 20)):
         for name, spec in configs:

@@ -91,3 +91,52 @@ def test_crosscheck_runs_on_the_reduced_records(verdicts):
         assert m["form"] in ("pitchfork", "imperfect pitchfork")
         assert m["fd_vs_jvp"] < 1e-6  # central differences at the chosen step agree with the JVP
         assert 0 < dominant.measured[name]["share"] <= 1 + 1e-9 and dominant.measured[name]["gap"] >= 1
+
+
+def test_learning_times_on_a_hand_built_eigenvalue_history():
+    import numpy as np
+
+    from numerics.rnn import TrainConfig, TrainingRecord
+    from paper_checks.fig3_two_modes import learning_times
+
+    rec = TrainingRecord(TrainConfig(N=4, config="symmetric"))
+    first = [0.5, 0.9, 1.2, 0.95, 1.1, 1.3, 1.35, 1.37, 1.37, 1.37]  # dips back below 1 at record 3
+    second = [0.4, 0.4, 0.4, 0.4, 0.4, 0.6, 0.9, 1.02, 1.05, 1.09]
+    for i, (a, b) in enumerate(zip(first, second)):
+        rec.steps.append(100 * i)
+        rec.W.append(np.diag([a, -b, 0.1, 0.0]))  # moduli, whatever the sign
+        rec.loss.append(1.0)
+    t = learning_times(rec, np.array([1.37, 1.1]))
+    assert t["mode1_unstable_step"] == 400 and t["mode2_unstable_step"] == 700  # stays > 1 from there on
+    assert t["mode1_near_teacher_step"] == 500  # within 0.37 / 2 of 1.37 from 1.3 on; 1.1 is 0.27 away
+    assert t["mode2_near_teacher_step"] == 800  # |1.05 - 1.1| <= 0.05; 1.02 is 0.08 away
+    assert t["ratio"] == 700 / 400
+
+
+def test_figure3_and_figure4_checks_on_the_reduced_runs(verdicts):
+    import math
+
+    import numpy as np
+
+    from numerics.rnn import TrainingRecord
+
+    out, v = verdicts
+    two = v["fig3: the second unstable mode is learned ~100x more slowly than the first"]
+    assert (out / "figure3_two_modes.png").exists()
+    c = [math.atanh(0.8) / 0.8, math.atanh(0.5) / 0.5]
+    np.testing.assert_allclose(two.measured["teacher_eigenvalues"], c, rtol=1e-12)
+    sgd = two.measured["runs"]["SGD"]
+    assert sgd["mode1_unstable_step"] is not None  # the stable student does learn the dominant mode
+    ng = v["fig4: rank-1 natural gradient smooths the loss, keeps the drops, little overhead"]
+    assert (out / "figure4_natural_gradient.png").exists()
+    # the roughness is the definition applied to the stored curves
+    rec = TrainingRecord.load(out / "runs" / "paper_natural_quick")
+    by_hand = sum(max(0.0, math.log(b) - math.log(a)) for a, b in zip(rec.loss, rec.loss[1:]))
+    assert ng.measured["runs"]["natural rank 1"]["roughness"] == pytest.approx(by_hand, rel=1e-12)
+    spectrum = ng.measured["sgd_spectrum"]
+    assert spectrum["modes_at_edge"][0] == 0  # the untrained student: no mode near the edge of stability
+    if spectrum["rank_needed"] > 1:  # several modes at the edge: the matching rank smooths the curve
+        runs = ng.measured["runs"]
+        k = f"natural rank {spectrum['rank_needed']}"
+        assert runs[k]["roughness"] < runs["SGD"]["roughness"] / 3
+        assert runs[k]["drops_at_bifurcations"]

@@ -82,3 +82,37 @@ def test_a_fixed_point_with_a_unit_multiplier_is_found():
     net = RNN(S @ np.diag([1.0, 0.4, -0.3]) @ np.linalg.inv(S), np.zeros(3))
     origin = [fp for fp in find_fixed_points(net, seeds=5) if np.max(np.abs(fp.h)) == 0.0]
     assert len(origin) == 1 and abs(origin[0].multipliers[0] - 1) < 1e-12
+
+
+def test_two_mode_teacher_has_exactly_two_unstable_eigenvalues():
+    import math
+
+    from numerics.rnn import build_two_mode_teacher
+
+    r1, r2 = 0.8, 0.5
+    teacher = build_two_mode_teacher(24, (r1, r2), seed=3)
+    c1, c2 = math.atanh(r1) / r1, math.atanh(r2) / r2  # by hand: y' = tanh(c y) has fixed points +-r
+    W = teacher.net.W
+    np.testing.assert_allclose(W[:2, :2], np.diag([c1, c2]), atol=1e-12)
+    moduli = np.sort(np.abs(np.linalg.eigvals(W)))[::-1]
+    np.testing.assert_allclose(moduli[:2], [c1, c2], rtol=1e-12)
+    assert moduli[2] < 1
+    pts = {tuple(np.round(fp.readout, 9)): fp for fp in teacher.fixed_points}
+    assert len(pts) == 9 and teacher.n_stable == 4
+    for (y0, y1), fp in pts.items():
+        assert abs(y0) in (0.0, r1) and abs(y1) in (0.0, r2)
+        assert fp.stable == (abs(y0) == r1 and abs(y1) == r2)
+    with pytest.raises(ValueError, match="1 > r_1 > r_2 > 0"):
+        build_two_mode_teacher(8, (0.5, 0.8))
+
+
+def test_stable_student_has_the_requested_spectral_radius():
+    from numerics.rnn import stable_student
+
+    net = stable_student(12, radius=0.7, seed=2)
+    # Gelfand's formula, independent of an eigensolver: ||W^k||^(1/k) -> rho(W)
+    k = 400
+    assert np.linalg.norm(np.linalg.matrix_power(net.W / 0.7, k), 2) ** (1 / k) == pytest.approx(1.0, abs=0.02)
+    assert np.all(net.b == 0)
+    with pytest.raises(ValueError, match="radius must lie in"):
+        stable_student(8, radius=1.0)

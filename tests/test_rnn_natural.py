@@ -90,3 +90,13 @@ def test_bad_optimizer_name():
 def test_bad_natural_gradient_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(optimizer="natural", **kwargs)
+
+
+def test_gauss_newton_spectrum_is_the_top_of_the_dense_matrix():
+    from numerics.rnn import gauss_newton_spectrum
+
+    net, x0, T = small()
+    ev = np.linalg.eigvalsh(dense_gauss_newton(net, x0, T))[::-1]
+    np.testing.assert_allclose(gauss_newton_spectrum(net, x0, T, k=4), ev[:4], rtol=1e-7)
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        gauss_newton_spectrum(net, x0, T, k=0)

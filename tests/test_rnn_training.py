@@ -76,3 +76,31 @@ def test_bad_configs(kwargs, match):
 def test_teacher_size_mismatch_is_refused():
     with pytest.raises(ValueError, match="teacher has N"):
         train(TrainConfig(**SMALL), teacher=RNN.xavier(5, seed=0), progress=False)
+
+
+def test_a_given_student_replaces_the_draw_and_keeps_the_batches():
+    from numerics.rnn import stable_student
+
+    student = stable_student(8, radius=0.5, seed=11)
+    rec = train(TrainConfig(**SMALL, seed=8, diagnostics="loss"), student=student, progress=False)
+    np.testing.assert_array_equal(rec.W[0], student.W)
+    # handing in the very network the default run draws reproduces that run step for step: the
+    # draw is still made, so the batches are the same
+    default = train(TrainConfig(**SMALL, seed=8, diagnostics="loss"), progress=False)
+    again = train(TrainConfig(**SMALL, seed=8, diagnostics="loss"), student=default.network(0), progress=False)
+    assert again.batch_loss == default.batch_loss and again.loss == default.loss
+    assert rec.batch_loss != default.batch_loss
+
+
+def test_loss_only_records_skip_the_sntk_diagnostics():
+    rec = train(TrainConfig(**SMALL, seed=9, diagnostics="loss"), progress=False)
+    assert len(rec.loss) == len(rec.W) == 4 and all(np.isnan(rec.trace)) and rec.fixed_points == [[]] * 4
+    with pytest.raises(ValueError, match="diagnostics must be one of"):
+        TrainConfig(**SMALL, diagnostics="none")
+
+
+def test_student_must_fit_the_config():
+    with pytest.raises(ValueError, match="student has N"):
+        train(TrainConfig(**SMALL), student=RNN.xavier(5, seed=0), progress=False)
+    with pytest.raises(ValueError, match="b = 0"):
+        train(TrainConfig(**SMALL, config="symmetric"), student=RNN.xavier(8, seed=0), progress=False)
