@@ -79,7 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--N", type=int, default=64)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--record-every", type=int, default=100)
-    tr.add_argument("--out", default=None, help="record path without suffix (default <check output>/runs/CONFIG)")
+    tr.add_argument("--optimizer", choices=["sgd", "natural"], default="sgd",
+                    help="plain SGD or the low-rank natural gradient (app. C.1)")
+    tr.add_argument("--rank", type=int, default=1, help="natural-gradient rank k (default 1)")
+    tr.add_argument("--out", default=None,
+                    help="record path without suffix (default <check output>/runs/CONFIG[_natural[_rankK]])")
     x = sub.add_parser("crosscheck", help="figure 1E vs 2B: the restricted sNTK along the learned critical "
                                           "direction vs the matched normal form, from saved training records")
     x.add_argument("--out", default=None, help="folder holding runs/paper.npz and runs/symmetric.npz, and for the "
@@ -145,8 +149,12 @@ def _train(args: argparse.Namespace) -> None:
     from ._verdict import output_dir
 
     cfg = TrainConfig(config=args.config, steps=args.steps, N=args.N, seed=args.seed,
-                      record_every=args.record_every)
-    path = Path(args.out) if args.out else output_dir() / "runs" / args.config
+                      record_every=args.record_every, optimizer=args.optimizer, ng_rank=args.rank)
+    # the names the figure-1 and figure-4 checks read
+    name = args.config
+    if args.optimizer == "natural":
+        name += "_natural" + (f"_rank{args.rank}" if args.rank > 1 else "")
+    path = Path(args.out) if args.out else output_dir() / "runs" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     rec = train(cfg, progress=True)
     print(f"wrote {rec.save(path)}; final loss {rec.loss[-1]:.4g}, stable rank {rec.stable_rank[-1]:.3g}")

@@ -73,3 +73,15 @@ def test_sweep_bad_numbers_exit_2(capsys):
 def test_check_rejects_unknown_names(capsys):
     assert main(["check", "--only", "no_such_check"]) == 2
     assert "unknown check" in capsys.readouterr().err
+
+
+def test_train_with_the_natural_gradient_writes_the_record_the_checks_read(tmp_path, monkeypatch, capsys):
+    from numerics.rnn import TrainingRecord
+
+    monkeypatch.setenv("NFSNTK_OUT", str(tmp_path))
+    assert main(["train", "--steps", "20", "--N", "6", "--record-every", "10", "--optimizer", "natural",
+                 "--rank", "2"]) == 0
+    rec = TrainingRecord.load(tmp_path / "runs" / "paper_natural_rank2")
+    assert rec.config.optimizer == "natural" and rec.config.ng_rank == 2 and rec.steps == [0, 10, 20]
+    assert main(["train", "--steps", "5", "--optimizer", "natural", "--rank", "0"]) == 2
+    assert "ng_rank must be a positive integer" in capsys.readouterr().err
