@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -19,6 +20,13 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("nfsntk")
+
+
+@pytest.fixture(scope="session")
+def checks_out(tmp_path_factory):
+    """One output folder for the reduced paper checks and the notebooks: the reduced training
+    records are made once and read by both (the checks retrain a record whose config differs)."""
+    return tmp_path_factory.mktemp("checks")
 
 
 class Dual:

@@ -17,8 +17,8 @@ from paper_checks import FAILS, HOLDS, HOLDS_CORRECTED
 
 
 @pytest.fixture(scope="module")
-def verdicts(tmp_path_factory):
-    out = tmp_path_factory.mktemp("checks")
+def verdicts(checks_out):
+    out = checks_out
     return out, {v.claim: v for v in paper_checks.run_all(out, quick=True)}
 
 
