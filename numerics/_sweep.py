@@ -194,6 +194,9 @@ def sweep(
     escape_radius: float = DEFAULT_ESCAPE_RADIUS,
     threads: int | None = None,
     progress: bool | None = None,
+    client: Any = None,
+    chunks: tuple[int, int] | None = None,
+    retries: int = 3,
 ) -> SweepResult:
     r"""||sNTK_g|| of ``form`` at every g of a grid, summed over an IC ensemble.
 
@@ -222,6 +225,17 @@ def sweep(
         Worker threads (default: the CPUs available to this process).
     progress : bool, optional
         Progress bar; by default shown when the sweep runs longer than 1 s.
+    client : distributed.Client, optional
+        Run on a Dask cluster instead (``pip install nfsntk[distributed]``):
+        the grid and the ensemble are cut into ``chunks``, each chunk's raw
+        partial sums are computed by the compiled kernel on a worker and
+        combined here exactly as the local parts are (:mod:`numerics._distributed`).
+    chunks : (int, int), optional
+        (g values, samples) per task with ``client``; default: about 4 tasks
+        per worker thread.
+    retries : int, default 3
+        Dask retries of a failed task; a task that still fails makes the call
+        raise -- a partial sum is never returned.
 
     Returns
     -------
@@ -242,7 +256,52 @@ def sweep(
     [2.5625, 14.0]
     """
     form, g, T, h0_k, radius = validated(form, g, T, h0, escape_radius)
-    threads = check_threads(threads)
+    if client is not None:
+        from ._distributed import distributed_partials
+
+        parts = distributed_partials(client, form, g, T, h0_k, radius, profile, chunks, retries)
+    else:
+        parts = partial_sums(form, g, T, h0_k, radius, profile, check_threads(threads), progress)
+    return _result(form, g, T, h0_k, radius, parts)
+
+
+@dataclass
+class Partials:
+    """Raw per-part sums of one sweep: mantissas m and exponents e of sum * 2**(400 e), shape (G, parts[, T])."""
+
+    norm_m: np.ndarray
+    norm_e: np.ndarray
+    escaped: np.ndarray
+    prof_m: np.ndarray | None
+    prof_e: np.ndarray | None
+    seconds: float
+
+    @classmethod
+    def concatenate(cls, blocks: list[list["Partials"]]) -> "Partials":
+        """Rows of blocks (one row per g block, one entry per ensemble block) -> one (G, parts) set.
+
+        Parts are independent partial sums, so ensemble blocks are joined
+        along the parts axis; rows with fewer parts are padded with empty
+        parts (m = 0 adds nothing).
+        """
+        rows = []
+        for row in blocks:
+            rows.append([np.concatenate([getattr(p, name) for p in row], axis=1) if getattr(row[0], name) is not None
+                         else None for name in ("norm_m", "norm_e", "escaped", "prof_m", "prof_e")])
+        width = max(r[0].shape[1] for r in rows)
+
+        def pad(x):
+            if x is None:
+                return None
+            return np.pad(x, [(0, 0), (0, width - x.shape[1])] + [(0, 0)] * (x.ndim - 2))
+
+        joined = [None if rows[0][k] is None else np.concatenate([pad(r[k]) for r in rows], axis=0) for k in range(5)]
+        return cls(*joined, seconds=sum(p.seconds for row in blocks for p in row))
+
+
+def partial_sums(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radius: float, profile: bool,
+                 threads: int, progress: bool | None = False) -> Partials:
+    """The kernel's raw partial sums for validated inputs (a worker runs this on its chunk)."""
     mod = compile_form(form).module
     G, B = g.size, h0_k.shape[1]
     # Split each g's ensemble when there are too few g values to keep every
@@ -282,6 +341,15 @@ def sweep(
     seconds = time.perf_counter() - start
     _raise_kernel_error(info, g, h0_k)
 
+    return Partials(norm_m, norm_e, escaped, prof_m if profile else None, prof_e if profile else None, seconds)
+
+
+def _result(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radius: float, parts: Partials) -> SweepResult:
+    """Combine the partial sums exactly (mantissa/exponent), warn on overflow and empty ensembles."""
+    norm_m, norm_e, escaped, prof_m, prof_e, seconds = (parts.norm_m, parts.norm_e, parts.escaped, parts.prof_m,
+                                                        parts.prof_e, parts.seconds)
+    profile = prof_m is not None
+    G, B = g.size, h0_k.shape[1]
     norm, log_norm, overflowed = _combine(norm_m, norm_e)
     esc = escaped.sum(axis=1)
     prof = log_prof = None
@@ -294,7 +362,7 @@ def sweep(
             f"||sNTK_g|| exceeds float64 at {where.size} of {G} g values (first g = {float(where[0])!r}); "
             "norm is inf there - use result.log_norm (and log_profile), which are exact",
             NumericalOverflowWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of sweep
         )
     if np.any(esc == B):
         where = g[esc == B]
@@ -302,7 +370,7 @@ def sweep(
             f"every trajectory escaped at {where.size} g values (first g = {float(where[0])!r}); the norm there is 0 "
             "over an empty ensemble and the per-sample mean is NaN",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of sweep
         )
     return SweepResult(
         form=form, g=g, T=T, h0=np.ascontiguousarray(h0_k.T), escape_radius=radius,

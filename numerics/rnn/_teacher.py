@@ -125,6 +125,15 @@ def build_two_mode_teacher(N: int = 64, r: tuple[float, float] = (0.8, 0.5), see
     seed : int or Generator
         For the Xavier draw of the complement.
     hidden_norm : float in (0, 1)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = build_two_mode_teacher(16, (0.8, 0.5), seed=0)
+    >>> np.round(np.sort(np.abs(np.linalg.eigvals(t.net.W)))[::-1][:3], 4)  # artanh(r)/r, artanh(r)/r, < 1
+    array([1.3733, 1.0986, ...])
+    >>> len(t.fixed_points), t.n_stable
+    (9, 4)
     """
     _check_sizes(N, hidden_norm)
     r1, r2 = (float(v) for v in r)
