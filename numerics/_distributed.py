@@ -10,7 +10,9 @@ result equals the local one up to the order of float64 additions (≤ 1e-15
 relative), with the exact logarithm kept where the norm overflows.
 
 Failure behaviour: every task is submitted with Dask ``retries``; a worker
-that dies has its tasks recomputed elsewhere by the scheduler; ``gather``
+that dies has its tasks -- and the ensemble blocks it held, which are task
+results with lineage rather than scattered data -- recomputed elsewhere by
+the scheduler; ``gather``
 returns all blocks or raises (the task's own error, e.g. the kernel's
 FloatingPointError, or ``KilledWorker``), and the number of samples accounted
 for is checked against the ensemble before combining.  A partial sum is never
@@ -47,6 +49,10 @@ def _worker_threads() -> int:
         return max(1, int(get_worker().state.nthreads))
     except (ImportError, ValueError, AttributeError):
         return 1
+
+
+def _hold(block: np.ndarray) -> np.ndarray:
+    return block
 
 
 def _chunk_task(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radius: float, profile: bool):
@@ -91,8 +97,10 @@ def distributed_partials(client, form: NormalForm, g: np.ndarray, T: int, h0_k: 
     g_size, e_size = check_chunks(chunks, G, B, client)
     g_blocks = [g[i:i + g_size] for i in range(0, G, g_size)]
     e_blocks = [np.ascontiguousarray(h0_k[:, j:j + e_size]) for j in range(0, B, e_size)]
-    # the ensemble blocks go to the cluster once and are shared by every g block
-    e_futures = client.scatter(e_blocks, broadcast=False)
+    # Each ensemble block goes to the cluster once, as a task whose result every g block shares.
+    # Not client.scatter: scattered data has no lineage, so a worker dying with it would cancel
+    # every task that needs it; a task result is recomputed from its spec on another worker.
+    e_futures = [client.submit(_hold, block, pure=False) for block in e_blocks]
     futures = [[client.submit(_chunk_task, form, gb, T, ef, radius, profile, retries=retries, pure=False)
                 for ef in e_futures] for gb in g_blocks]
     rows = client.gather(futures)  # every block, or the first error

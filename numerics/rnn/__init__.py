@@ -23,6 +23,7 @@ from ._crosscheck import (CriticalDirection, CuspWindow, Decomposition, NormalFo
                           normal_form_prediction, restricted_sntk)
 from ._natural import LowRankNaturalGradient, gauss_newton_spectrum
 from ._curves import LossDrop, loss_drops, loss_roughness, median_filter
+from ._seeds import SeedRuns, run_seeds, summarize
 from ._operators import SntkOperator, TraceEstimate, entropy_rank, participation_ratio, stable_rank
 
 __all__ = [
@@ -39,4 +40,5 @@ __all__ = [
     "RestrictedSntk", "fd_step_study", "normal_form_prediction", "NormalFormPrediction",
     "cusp_window", "CuspWindow", "imperfect_pitchfork_prediction", "LowRankNaturalGradient",
     "gauss_newton_spectrum", "loss_roughness", "loss_drops", "LossDrop", "median_filter",
+    "run_seeds", "SeedRuns", "summarize",
 ]
