@@ -75,6 +75,16 @@ def output_dir(path: str | os.PathLike | None = None) -> Path:
     return folder
 
 
+def save_figure(fig, out_dir: Path, name: str) -> Path:
+    """Write ``fig`` as ``out_dir/name`` (130 dpi, the gallery's resolution) and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(out_dir) / name
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
 def write_json(verdicts: list[Verdict], path: Path) -> Path:
     path.write_text(json.dumps([v.to_json() for v in verdicts], indent=2))
     return path

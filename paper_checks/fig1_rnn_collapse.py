@@ -20,7 +20,7 @@ import numpy as np
 from numerics.rnn import (RNN, TrainConfig, TrainingRecord, bifurcation_events, forward, median_filter,
                           track_fixed_points, train)
 
-from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict
+from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict, save_figure
 
 QUICK = dict(N=16, steps=4000, record_every=100, B=128, diag_batch=32, fixed_point_seeds=20, lr=2e-2)
 
@@ -136,10 +136,7 @@ def _figure(recs: dict, stats: dict, out_dir: Path) -> Path:
             axes[3].plot(H[-1, :, 0], H[-1, :, 1], "o", color=color, markersize=3)
     axes[3].set_title("D  readout dynamics")
     axes[3].legend(fontsize="small")
-    path = out_dir / "figure1.png"
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "figure1.png")
 
 
 def rec_every(rec: TrainingRecord) -> int:

@@ -32,7 +32,7 @@ import numpy as np
 from numerics.rnn import (TrainingRecord, bifurcation_events, critical_direction, cusp_window, decompose,
                           find_fixed_points, imperfect_pitchfork_prediction, normal_form_prediction, restricted_sntk)
 
-from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict
+from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict, save_figure
 from .fig1_rnn_collapse import load_or_train
 
 TARGETS = {"imperfect pitchfork": 0.9, "pitchfork": 0.95}
@@ -123,10 +123,7 @@ def _figure(results: dict, out_dir: Path) -> Path:
         row[1].semilogy(c["parameter"][order], c["predicted"][order], "C1")
         row[1].set_xlabel(c["parameter_name"])
         row[1].set_title(f"2B-style: matched {r['form']} vs its parameter")
-    path = out_dir / "figure1e_crosscheck.png"
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "figure1e_crosscheck.png")
 
 
 def _strip(r: dict) -> dict:

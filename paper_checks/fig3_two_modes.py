@@ -35,7 +35,7 @@ import numpy as np
 
 from numerics.rnn import TrainConfig, TrainingRecord, build_two_mode_teacher, stable_student, train
 
-from ._verdict import FAILS, HOLDS, Verdict
+from ._verdict import FAILS, HOLDS, Verdict, save_figure
 
 PAPER = dict(N=64, B=256, T=25, steps=10_000, lr=1e-2, record_every=50)
 QUICK = dict(N=16, B=64, T=25, steps=8000, lr=2e-2, record_every=50)
@@ -120,10 +120,7 @@ def _figure(recs: dict, teacher_eigs: np.ndarray, out_dir: Path) -> Path:
     axes[1].set_title("B  loss")
     axes[1].set_xlabel("step")
     axes[1].legend(fontsize="small")
-    path = out_dir / "figure3_two_modes.png"
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "figure3_two_modes.png")
 
 
 def _describe(name: str, t: dict) -> str:

@@ -40,7 +40,7 @@ import numpy as np
 
 from numerics.rnn import TrainingRecord, bifurcation_events, gauss_newton_spectrum, loss_drops, loss_roughness
 
-from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict
+from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict, save_figure
 from .fig1_rnn_collapse import load_or_train
 
 TARGET_RATIO = 3.0
@@ -123,10 +123,7 @@ def _figure(recs: dict, spectrum: dict, out_dir: Path) -> Path:
     axes[1].set_title("B  SGD: lr x Fisher eigenvalues (edge of stability at 2)")
     axes[1].set_xlabel("step")
     axes[1].legend(fontsize="x-small", ncol=2)
-    path = out_dir / "figure4_natural_gradient.png"
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "figure4_natural_gradient.png")
 
 
 def run(out_dir: Path, quick: bool = False) -> list[Verdict]:
