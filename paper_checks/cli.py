@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--optimizer", choices=["sgd", "natural"], default="sgd",
                     help="plain SGD or the low-rank natural gradient (app. C.1)")
     tr.add_argument("--rank", type=int, default=1, help="natural-gradient rank k (default 1)")
+    tr.add_argument("--refresh", type=int, default=10, help="natural-gradient refresh period in steps (default 10)")
     tr.add_argument("--out", default=None,
                     help="record path without suffix (default <check output>/runs/CONFIG[_natural[_rankK]])")
     x = sub.add_parser("crosscheck", help="figure 1E vs 2B: the restricted sNTK along the learned critical "
@@ -149,7 +150,8 @@ def _train(args: argparse.Namespace) -> None:
     from ._verdict import output_dir
 
     cfg = TrainConfig(config=args.config, steps=args.steps, N=args.N, seed=args.seed,
-                      record_every=args.record_every, optimizer=args.optimizer, ng_rank=args.rank)
+                      record_every=args.record_every, optimizer=args.optimizer, ng_rank=args.rank,
+                      ng_refresh=args.refresh)
     # the names the figure-1 and figure-4 checks read
     name = args.config
     if args.optimizer == "natural":
