@@ -4,8 +4,11 @@ Evaluates ||sNTK_g|| = sum_b sum_{t=1}^T ||D_g h_t^(b)||^2 (paper, sec. 3 and
 figure 2) for any :class:`normalforms.NormalForm` over g-grids and
 initial-condition ensembles.  A form is printed to Python source once
 (:func:`compile_form`), jitted by numba and cached on disk; sweeps run on
-threads over (g, ensemble-part) work items.  :func:`reference` is an
-independent mpmath path used to verify the kernels.
+threads over (g, ensemble-part) work items, or on a Dask cluster with
+``sweep(..., client=...)`` (:mod:`numerics._distributed`, exact recombination
+of the workers' partial sums).  :func:`reference` is an independent mpmath
+path used to verify the kernels.  :mod:`numerics.rnn` is the full
+student-teacher RNN.
 
 Public API
 ----------
