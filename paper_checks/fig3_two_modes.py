@@ -82,8 +82,16 @@ def _settled_from(ok: np.ndarray) -> int | None:
     return int(bad[-1] + 1) if bad.size else 0
 
 
+FRACTIONS = (0.5, 0.2, 0.1)  # "learned" read as: within this fraction of the teacher's excess c_k - 1
+
+
 def learning_times(rec: TrainingRecord, teacher_eigs: np.ndarray) -> dict:
-    """t_k (unstable for good) and t_k^half (within half the teacher's excess for good), k = 1, 2."""
+    """t_k (unstable for good) and t_k^half (within half the teacher's excess for good), k = 1, 2.
+
+    ``ratio_by_tolerance`` gives t_2 / t_1 for every reading of "learned" in
+    :data:`FRACTIONS` (None where a mode never settles within it), so the
+    verdict does not hang on one definition.
+    """
     lam = eigen_track(rec)
     steps = np.array(rec.steps)
     out = {}
@@ -97,6 +105,14 @@ def learning_times(rec: TrainingRecord, teacher_eigs: np.ndarray) -> dict:
     out["ratio"] = (t2 / max(t1, steps[1] - steps[0])) if t1 is not None and t2 is not None else None
     if t1 is not None and t2 is None:  # second mode never learned: a lower bound
         out["ratio_at_least"] = float(steps[-1] / max(t1, steps[1] - steps[0]))
+    by_tol = {}
+    for frac in FRACTIONS:
+        t = [_settled_from(np.abs(lam[:, k] - teacher_eigs[k]) <= frac * (teacher_eigs[k] - 1)) for k in (0, 1)]
+        by_tol[f"within {frac:g} of the excess"] = (
+            {"steps": [int(steps[t[0]]), int(steps[t[1]])],
+             "ratio": float(steps[t[1]] / max(steps[t[0]], steps[1] - steps[0]))}
+            if None not in t else {"steps": [None if i is None else int(steps[i]) for i in t], "ratio": None})
+    out["ratio_by_tolerance"] = by_tol
     out["final_loss"] = float(rec.loss[-1])
     return out
 
@@ -140,15 +156,19 @@ def run(out_dir: Path, quick: bool = False) -> list[Verdict]:
     ratio = sgd["ratio"] if sgd["ratio"] is not None else sgd.get("ratio_at_least")
     holds = ratio is not None and TOLERANCE[0] <= ratio and (sgd["ratio"] is None or ratio <= TOLERANCE[1])
     scale = "reduced N=16, 8000 steps" if quick else "paper-like N=64, 10 000 steps"
+    tolerances = ", ".join(f"{k.split()[1]}: {v['ratio']:.3g}" if v["ratio"] is not None else f"{k.split()[1]}: -"
+                           for k, v in sgd["ratio_by_tolerance"].items())
     summary = f"{scale}; teacher c = {np.round(teacher_eigs, 4).tolist()}; " + "; ".join(
-        _describe(name, t) for name, t in times.items())
+        _describe(name, t) for name, t in times.items()) + (
+        f"; SGD t2/t1 with 'learned' = within a fraction of the teacher's excess ({tolerances})")
     if holds:
         correction = ""
     else:
         when = (f"at step {sgd['mode2_unstable_step']} against {sgd['mode1_unstable_step']} for the first "
                 f"(t2 / t1 = {ratio:.3g})" if sgd["ratio"] is not None else
                 f"never within the run (t2 / t1 > {ratio:.3g})" if ratio is not None else "in no measurable order")
-        correction = (f"with this construction plain SGD makes the second mode unstable {when}. The paper does not "
+        correction = (f"with this construction plain SGD makes the second mode unstable {when}; reading "
+                      f"'learned' as 'within a fraction of the teacher's excess' gives {tolerances}. The paper does not "
                       "specify its teacher, student or learning rate, so its ~100x is not reproducible as stated; "
                       "what it needs is a setting where the first mode's channel dominates long after its "
                       "bifurcation")

@@ -101,7 +101,7 @@ def test_learning_times_on_a_hand_built_eigenvalue_history():
 
     rec = TrainingRecord(TrainConfig(N=4, config="symmetric"))
     first = [0.5, 0.9, 1.2, 0.95, 1.1, 1.3, 1.35, 1.37, 1.37, 1.37]  # dips back below 1 at record 3
-    second = [0.4, 0.4, 0.4, 0.4, 0.4, 0.6, 0.9, 1.02, 1.05, 1.09]
+    second = [0.4, 0.4, 0.4, 0.4, 0.4, 0.6, 0.9, 1.02, 1.06, 1.095]
     for i, (a, b) in enumerate(zip(first, second)):
         rec.steps.append(100 * i)
         rec.W.append(np.diag([a, -b, 0.1, 0.0]))  # moduli, whatever the sign
@@ -109,8 +109,10 @@ def test_learning_times_on_a_hand_built_eigenvalue_history():
     t = learning_times(rec, np.array([1.37, 1.1]))
     assert t["mode1_unstable_step"] == 400 and t["mode2_unstable_step"] == 700  # stays > 1 from there on
     assert t["mode1_near_teacher_step"] == 500  # within 0.37 / 2 of 1.37 from 1.3 on; 1.1 is 0.27 away
-    assert t["mode2_near_teacher_step"] == 800  # |1.05 - 1.1| <= 0.05; 1.02 is 0.08 away
+    assert t["mode2_near_teacher_step"] == 800  # |1.06 - 1.1| <= 0.05; 1.02 is 0.08 away
     assert t["ratio"] == 700 / 400
+    # within 0.1 of the excess: mode 1 (|1.35 - 1.37| <= 0.037) from record 6, mode 2 (|1.095 - 1.1| <= 0.01) from 9
+    assert t["ratio_by_tolerance"]["within 0.1 of the excess"] == {"steps": [600, 900], "ratio": 900 / 600}
 
 
 def test_figure3_and_figure4_checks_on_the_reduced_runs(verdicts):
