@@ -66,10 +66,11 @@ def _chunk_task(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radiu
 def check_chunks(chunks: Any, G: int, B: int, client) -> tuple[int, int]:
     """(g values, samples) per task; default about 4 tasks per worker thread, split over the ensemble first."""
     if chunks is None:
-        threads = max(1, sum(client.nthreads().values()))
-        tasks = 4 * threads
-        g_blocks = max(1, min(G, tasks // max(1, min(tasks, math.ceil(B / 4096)))))
-        e_blocks = max(1, min(math.ceil(tasks / g_blocks), math.ceil(B / 4096)))
+        tasks = 4 * max(1, sum(client.nthreads().values()))
+        # split the ensemble first (blocks of >= 4096 samples keep the kernel's vector lanes full),
+        # then the grid, until there are about `tasks` tasks
+        e_blocks = max(1, min(tasks, math.ceil(B / 4096)))
+        g_blocks = max(1, min(G, math.ceil(tasks / e_blocks)))
         return math.ceil(G / g_blocks), math.ceil(B / e_blocks)
     if (not isinstance(chunks, (tuple, list)) or len(chunks) != 2
             or not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) and c >= 1 for c in chunks)):

@@ -45,7 +45,31 @@ DIAGNOSTICS = ("full", "loss")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run (and its seed)."""
+    """Everything that defines a training run (and its seed); defaults are the paper's scale (app. B).
+
+    Attributes
+    ----------
+    N, T, B : int
+        Neurons (64), horizon (25) and batch size (256).
+    steps, lr : int, float
+        Training steps (35 000) and learning rate (5e-3).
+    record_every : int
+        Steps between records (100); see :class:`TrainingRecord`.
+    config : {"paper", "symmetric"}
+        Xavier W and b both trained, or b = 0 untrained with mirrored batches.
+    box, resample : float, bool
+        Inputs uniform on [-box, box]^2; a new batch every step.
+    diag_batch, trace_passes, fixed_point_seeds : int
+        The fixed diagnostic batch (64 inputs), Hutch++ J/J^T passes (60), Newton seeds (40).
+    seed : int
+        One generator drives the teacher, the student's draw, the batches and the probes.
+    optimizer : {"sgd", "natural"}
+        Plain SGD or :class:`LowRankNaturalGradient` (app. C.1) with ``ng_rank`` (1),
+        ``ng_refresh`` (10 steps), ``ng_iters`` (2) and ``ng_damping`` (None: 1 / lr).
+    diagnostics : {"full", "loss"}
+        "loss" records only the loss, spectral radius and weights (sNTK and fixed points NaN / empty);
+        the diagnostics then draw nothing from the generator, so the batches differ from a "full" run.
+    """
 
     N: int = 64
     T: int = 25
