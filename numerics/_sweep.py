@@ -284,19 +284,17 @@ class Partials:
         along the parts axis; rows with fewer parts are padded with empty
         parts (m = 0 adds nothing).
         """
-        rows = []
-        for row in blocks:
-            rows.append([np.concatenate([getattr(p, name) for p in row], axis=1) if getattr(row[0], name) is not None
-                         else None for name in ("norm_m", "norm_e", "escaped", "prof_m", "prof_e")])
-        width = max(r[0].shape[1] for r in rows)
+        names = ("norm_m", "norm_e", "escaped") + (("prof_m", "prof_e") if blocks[0][0].prof_m is not None else ())
+        rows = [{n: np.concatenate([getattr(p, n) for p in row], axis=1) for n in names} for row in blocks]
+        width = max(r["norm_m"].shape[1] for r in rows)
 
-        def pad(x):
-            if x is None:
-                return None
+        def padded(x: np.ndarray) -> np.ndarray:
             return np.pad(x, [(0, 0), (0, width - x.shape[1])] + [(0, 0)] * (x.ndim - 2))
 
-        joined = [None if rows[0][k] is None else np.concatenate([pad(r[k]) for r in rows], axis=0) for k in range(5)]
-        return cls(*joined, seconds=sum(p.seconds for row in blocks for p in row))
+        joined = {n: np.concatenate([padded(r[n]) for r in rows], axis=0) for n in names}
+        joined.setdefault("prof_m", None)
+        joined.setdefault("prof_e", None)
+        return cls(**joined, seconds=sum(p.seconds for row in blocks for p in row))
 
 
 def partial_sums(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radius: float, profile: bool,
