@@ -47,9 +47,21 @@ def gauss_newton_spectrum(net: RNN, x0: np.ndarray, T: int, k: int = 6, params: 
     """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
-    ng = LowRankNaturalGradient(rank=1, neurons=neurons, params=params)
-    op, scale = ng.fisher(net, x0, T)
+    op, scale = fisher_operator(net, x0, T, neurons=neurons, params=params)
     return scale * op.top_eigenpairs(k, tol=tol)[0]
+
+
+def fisher_operator(net: RNN, x0: np.ndarray, T: int, neurons: str = "readout",
+                    params: str = "Wb") -> tuple[SntkOperator, float]:
+    """The matrix-free J^T J over ``neurons`` and the factor 2 / M making it the Fisher (2 / M) J^T J.
+
+    M = T B n_out counts the states entering the loss (n_out = 2 readout
+    neurons, or all N), so with ``neurons="readout"`` the product is the
+    Gauss-Newton matrix of the readout MSE being minimised.
+    """
+    op = SntkOperator(net, x0, T, neurons=neurons, params=params)
+    n_out = len(READOUT) if neurons == "readout" else net.N
+    return op, 2.0 / (T * op.B * n_out)
 
 
 @dataclass
@@ -97,10 +109,8 @@ class LowRankNaturalGradient:
         self._steps = 0
 
     def fisher(self, net: RNN, x0: np.ndarray, T: int) -> tuple[SntkOperator, float]:
-        """The operator and the Fisher's normalisation 2 / M (M = states entering the loss)."""
-        op = SntkOperator(net, x0, T, neurons=self.neurons, params=self.params)
-        n_out = len(READOUT) if self.neurons == "readout" else net.N
-        return op, 2.0 / (T * op.B * n_out)
+        """:func:`fisher_operator` over this preconditioner's neurons and parameters."""
+        return fisher_operator(net, x0, T, neurons=self.neurons, params=self.params)
 
     def update_subspace(self, net: RNN, x0: np.ndarray, T: int) -> None:
         """``iters`` steps of subspace iteration from the current U.
