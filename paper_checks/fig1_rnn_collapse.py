@@ -14,6 +14,7 @@ reduced N = 16, 4000-step run instead).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -25,24 +26,30 @@ from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict, save_figure
 QUICK = dict(N=16, steps=4000, record_every=100, B=128, diag_batch=32, fixed_point_seeds=20, lr=2e-2)
 
 
-def load_or_train(out_dir: Path, config: str, quick: bool, variant: str = "", **overrides) -> TrainingRecord:
-    """The record ``<out>/runs/<config>[_<variant>][_quick].npz``, trained and saved there when missing.
+def cached_run(path: Path, cfg: TrainConfig, setup: Callable[[], dict] | None = None) -> TrainingRecord:
+    """The record saved at ``path`` if it was made with ``cfg``; else ``train(cfg, **setup())``, saved there.
 
-    ``overrides`` change the (paper-scale or ``QUICK``) configuration, e.g. the
-    optimiser; a stored record made with a different configuration is not
-    reused but retrained, so a check never reads a stale run.
+    A stored record made with a different configuration is not reused but
+    retrained, so a check never reads a stale run.  ``setup`` supplies
+    ``teacher`` / ``student`` and is only called when training.
     """
-    folder = out_dir / "runs"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{config}{'_' + variant if variant else ''}{'_quick' if quick else ''}"
-    cfg = TrainConfig(config=config, **{**(QUICK if quick else {}), **overrides})
+    path.parent.mkdir(parents=True, exist_ok=True)
     if path.with_suffix(".npz").exists():
         rec = TrainingRecord.load(path)
         if rec.config == cfg:
             return rec
-    rec = train(cfg)
+    rec = train(cfg, **(setup() if setup is not None else {}))
     rec.save(path)
     return rec
+
+
+def load_or_train(out_dir: Path, config: str, quick: bool, variant: str = "", **overrides) -> TrainingRecord:
+    """The record ``<out>/runs/<config>[_<variant>][_quick].npz`` (:func:`cached_run`).
+
+    ``overrides`` change the (paper-scale or ``QUICK``) configuration, e.g. the optimiser.
+    """
+    path = out_dir / "runs" / f"{config}{'_' + variant if variant else ''}{'_quick' if quick else ''}"
+    return cached_run(path, TrainConfig(config=config, **{**(QUICK if quick else {}), **overrides}))
 
 
 def _bifurcation_summary(bif) -> dict:

@@ -33,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.rnn import TrainConfig, TrainingRecord, build_two_mode_teacher, stable_student, train
+from numerics.rnn import TrainConfig, TrainingRecord, build_two_mode_teacher, stable_student
 
 from ._verdict import FAILS, HOLDS, Verdict, save_figure
+from .fig1_rnn_collapse import cached_run
 
 PAPER = dict(N=64, B=256, T=25, steps=10_000, lr=1e-2, record_every=50)
 QUICK = dict(N=16, B=64, T=25, steps=8000, lr=2e-2, record_every=50)
@@ -54,19 +55,20 @@ def runs(quick: bool) -> dict[str, dict]:
 
 
 def load_or_train(out_dir: Path, name: str, overrides: dict, quick: bool) -> TrainingRecord:
-    folder = out_dir / "runs"
-    folder.mkdir(parents=True, exist_ok=True)
+    """The record of one run of :func:`runs` (``<out>/runs/two_modes_<name>[_quick].npz``, :func:`cached_run`)."""
     slug = "two_modes_" + name.replace(" ", "_").replace(",", "").replace("/", "_").replace(".", "")
-    path = folder / f"{slug}{'_quick' if quick else ''}"
     cfg = TrainConfig(config="symmetric", diagnostics="loss", **(QUICK if quick else PAPER), **overrides)
-    if path.with_suffix(".npz").exists():
-        rec = TrainingRecord.load(path)
-        if rec.config == cfg:
-            return rec
-    teacher = build_two_mode_teacher(cfg.N, R, seed=cfg.seed)
-    rec = train(cfg, teacher=teacher.net, student=stable_student(cfg.N, RADIUS, seed=cfg.seed + 1))
-    rec.save(path)
-    return rec
+
+    def setup() -> dict:
+        return {"teacher": build_two_mode_teacher(cfg.N, R, seed=cfg.seed).net,
+                "student": stable_student(cfg.N, RADIUS, seed=cfg.seed + 1)}
+
+    return cached_run(out_dir / "runs" / f"{slug}{'_quick' if quick else ''}", cfg, setup)
+
+
+def teacher_eigenvalues(cfg: TrainConfig) -> np.ndarray:
+    """The two unstable eigenvalues (moduli, decreasing) of the teacher a run with ``cfg`` learns."""
+    return np.sort(np.abs(np.linalg.eigvals(build_two_mode_teacher(cfg.N, R, seed=cfg.seed).net.W)))[::-1][:2]
 
 
 def eigen_track(rec: TrainingRecord, k: int = 3) -> np.ndarray:
@@ -148,8 +150,7 @@ def _describe(name: str, t: dict) -> str:
 
 def run(out_dir: Path, quick: bool = False) -> list[Verdict]:
     recs = {name: load_or_train(out_dir, name, o, quick) for name, o in runs(quick).items()}
-    teacher = build_two_mode_teacher(recs["SGD"].config.N, R, seed=recs["SGD"].config.seed)
-    teacher_eigs = np.sort(np.abs(np.linalg.eigvals(teacher.net.W)))[::-1][:2]
+    teacher_eigs = teacher_eigenvalues(recs["SGD"].config)
     times = {name: learning_times(rec, teacher_eigs) for name, rec in recs.items()}
     png = _figure(recs, teacher_eigs, out_dir)
     sgd = times["SGD"]
