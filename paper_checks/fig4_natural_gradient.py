@@ -145,10 +145,9 @@ def run(out_dir: Path, quick: bool = False) -> list[Verdict]:
     recs = {"SGD": sgd, "natural rank 1": natural}
     if k > 1:
         recs[f"natural rank {k}"] = load_or_train(out_dir, "paper", quick, f"natural_rank{k}", **rank_k_settings(k))
-    first = _at_bifurcation(loss_drops(sgd.steps, sgd.loss),
-                            bifurcation_events(sgd.steps, sgd.fixed_points, attractors_only=True))
-    until = int(sgd.steps[first[0].start]) if first else None
-    stats = {name: curve_stats(rec, until) for name, rec in recs.items()}
+    sgd_stats = curve_stats(sgd)  # its approach ends where its first drop at a bifurcation starts
+    until = sgd_stats["approach_until_step"] if sgd_stats["drops_at_bifurcations"] else None
+    stats = {name: sgd_stats if rec is sgd else curve_stats(rec, until) for name, rec in recs.items()}
     png = _figure(recs, spectrum, out_dir)
     s, n = stats["SGD"], stats["natural rank 1"]
     ratio = _ratio(s["roughness"], n["roughness"])
