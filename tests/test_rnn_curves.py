@@ -68,3 +68,10 @@ def test_two_separate_drops_and_a_slow_decline():
 def test_bad_input_is_refused(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_the_factor_is_the_threshold():
+    loss = np.where(np.arange(30) < 15, 1.0, 1 / 1.8)  # one 1.8x fall
+    assert loss_drops(np.arange(30), loss) == []  # below the default 2x
+    (drop,) = loss_drops(np.arange(30), loss, factor=1.7)
+    assert drop.step == 15 and drop.factor == pytest.approx(1.8, rel=1e-12)
