@@ -41,6 +41,15 @@ def _require_distributed():
     return distributed
 
 
+def check_client(client: Any) -> Any:
+    """``client`` itself if it is a ``distributed.Client``; otherwise a TypeError that says what to pass."""
+    distributed = _require_distributed()
+    if not isinstance(client, distributed.Client):
+        raise TypeError(f"client must be a distributed.Client (e.g. Client('tcp://scheduler:8786') or "
+                        f"Client(LocalCluster())), got {type(client).__name__} {client!r:.60}")
+    return client
+
+
 def _worker_threads() -> int:
     """The threads Dask gives this worker (so a kernel never oversubscribes a machine of several workers)."""
     try:
@@ -89,7 +98,7 @@ def distributed_partials(client, form: NormalForm, g: np.ndarray, T: int, h0_k: 
     RuntimeError
         the gathered blocks do not account for every sample at every g (never expected; checked).
     """
-    _require_distributed()
+    check_client(client)
     from ._sweep import Partials
 
     if isinstance(retries, bool) or not isinstance(retries, (int, np.integer)) or retries < 0:

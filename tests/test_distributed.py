@@ -119,6 +119,13 @@ def test_bad_chunks_are_refused(client):
         numerics.sweep(nf.pitchfork(), [1.0], 5, [0.1], client=client, chunks=(0, 5))
 
 
+def test_a_scheduler_address_instead_of_a_client_is_refused():
+    with pytest.raises(TypeError, match=r"client must be a distributed.Client .*got str"):
+        numerics.sweep(nf.pitchfork(), [1.0], 5, [0.1], client="tcp://scheduler:8786")
+    with pytest.raises(TypeError, match="client must be a distributed.Client"):
+        run_seeds(TrainConfig(**SMALL), [1], client="tcp://scheduler:8786")
+
+
 SMALL = dict(N=6, T=8, B=16, steps=30, record_every=10, diag_batch=8, fixed_point_seeds=5, lr=0.05)
 
 

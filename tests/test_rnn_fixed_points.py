@@ -104,6 +104,8 @@ def test_two_mode_teacher_has_exactly_two_unstable_eigenvalues():
         assert fp.stable == (abs(y0) == r1 and abs(y1) == r2)
     with pytest.raises(ValueError, match="1 > r_1 > r_2 > 0"):
         build_two_mode_teacher(8, (0.5, 0.8))
+    with pytest.raises(ValueError, match="r must be a pair"):
+        build_two_mode_teacher(8, 0.8)
 
 
 def test_stable_student_has_the_requested_spectral_radius():

@@ -112,7 +112,9 @@ def run_seeds(cfg: TrainConfig, seeds: Iterable[int], client: Any = None, *, kee
     if client is None:
         results = [_seed_task(c, keep_records, summary) for c in configs]
     else:
-        futures = [client.submit(_seed_task, c, keep_records, summary, retries=retries, pure=False) for c in configs]
+        from .._distributed import check_client
+
+        futures = [check_client(client).submit(_seed_task, c, keep_records, summary, retries=retries, pure=False) for c in configs]
         results = client.gather(futures)  # all of them, or the first error
     rows = [row for row, _ in results]
     return SeedRuns(rows=rows, records=[rec for _, rec in results] if keep_records else [])

@@ -136,6 +136,8 @@ def build_two_mode_teacher(N: int = 64, r: tuple[float, float] = (0.8, 0.5), see
     (9, 4)
     """
     _check_sizes(N, hidden_norm)
+    if np.ndim(r) != 1 or len(r) != 2:
+        raise ValueError(f"r must be a pair (r_1, r_2) with 1 > r_1 > r_2 > 0, got {r!r}")
     r1, r2 = (float(v) for v in r)
     if not 1 > r1 > r2 > 0:
         raise ValueError(f"r must satisfy 1 > r_1 > r_2 > 0 (mode 1 the dominant one), got {r!r}")
