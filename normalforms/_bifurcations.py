@@ -38,7 +38,8 @@ from typing import Any
 import sympy as sp
 
 from ._fixed_points import FixedPointBranch, _intervals, _is_complex, fixed_points
-from ._form import NormalForm
+from ._form import NormalForm, _to_exact
+from ._parse import as_expression
 
 __all__ = [
     "Bifurcation",
@@ -220,7 +221,7 @@ def neimark_sacker_coefficient(form: NormalForm, point: Any, g0: Any, multiplier
         if not candidates:
             raise ValueError("no complex multiplier pair at this point; Neimark-Sacker needs one")
         multiplier = candidates[0]
-    mu = sp.simplify(sp.sympify(multiplier))
+    mu = sp.simplify(as_expression(multiplier, what="multiplier"))
     if abs(sp.N(abs(mu), 30) - 1) > 1e-20:
         raise ValueError(f"the multiplier {mu} is not on the unit circle")
     q, p = _complex_eigenvectors(A, mu)
@@ -237,7 +238,7 @@ def neimark_sacker_coefficient(form: NormalForm, point: Any, g0: Any, multiplier
 def _as_point(form: NormalForm, point: Any) -> tuple:
     if not isinstance(point, (list, tuple, sp.MatrixBase)):
         point = (point,)
-    pt = tuple(sp.nsimplify(sp.sympify(v), rational=True) if isinstance(v, (str, float)) else sp.sympify(v) for v in point)
+    pt = tuple(_to_exact(as_expression(v, free_symbols=True, what="point component")) for v in point)
     if len(pt) != form.dim:
         raise ValueError(f"point must have {form.dim} component(s); got {len(pt)}")
     return pt

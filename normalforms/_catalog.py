@@ -10,7 +10,8 @@ from typing import Any
 
 import sympy as sp
 
-from ._form import NormalForm
+from ._form import NormalForm, _to_exact
+from ._parse import as_real_number
 
 __all__ = [
     "stability_flip",
@@ -105,15 +106,17 @@ def neimark_sacker(cos_angle: Any = sp.Rational(3, 5), sin_angle: Any = sp.Ratio
     pitchfork r' = r (g - r^2)); Kuznetsov's coefficient is d = -2 < 0 with
     |q| = 1 (supercritical).  Escape: |z0| > sqrt(1 + g).
     """
-    c, s = sp.nsimplify(sp.sympify(cos_angle), rational=True), sp.nsimplify(sp.sympify(sin_angle), rational=True)
-    if c.free_symbols or s.free_symbols or sp.simplify(c**2 + s**2 - 1) != 0:
+    c = _to_exact(as_real_number(cos_angle, "cos_angle"))
+    s = _to_exact(as_real_number(sin_angle, "sin_angle"))
+    if sp.simplify(c**2 + s**2 - 1) != 0:
         raise ValueError(f"cos_angle**2 + sin_angle**2 must equal 1; got {c}, {s}")
     if s == 0:
         raise ValueError("sin_angle = 0 gives real multipliers (a pitchfork or flip), not a Neimark-Sacker pair")
     desc = inspect.cleandoc(neimark_sacker.__doc__).split("\n\n", 1)[1]
-    r2 = "(g - x**2 - y**2)"
+    x, y, g = sp.symbols("x y g", real=True)
+    r2 = g - x**2 - y**2
     return NormalForm(
-        [f"{r2}*({c}*x - ({s})*y)", f"{r2}*(({s})*x + {c}*y)"],
+        [r2 * (c * x - s * y), r2 * (s * x + c * y)],
         state=("x", "y"),
         name="Neimark-Sacker",
         g_star=1,
@@ -131,11 +134,10 @@ def imperfect_pitchfork(eps: Any = sp.Rational(1, 100)) -> NormalForm:
     The organising centre is g* = 1.  Escape: as for the pitchfork, roughly
     |h0| > sqrt(1 + g).
     """
-    e = sp.nsimplify(sp.sympify(eps), rational=True)
-    if e.free_symbols or not e.is_finite or e.is_real is not True:
-        raise ValueError(f"eps must be a finite real number such as 0.01; got {eps!r}")
+    e = _to_exact(as_real_number(eps, "eps"))
     desc = inspect.cleandoc(imperfect_pitchfork.__doc__).split("\n\n", 1)[1]
-    return NormalForm(sp.sympify(f"g*h - h**3 + ({e})", locals={"g": sp.Symbol("g"), "h": sp.Symbol("h")}),
+    h, g = sp.symbols("h g", real=True)
+    return NormalForm(g * h - h**3 + e,
                       name=f"imperfect pitchfork (eps={e})", g_star=1, description=desc)
 
 

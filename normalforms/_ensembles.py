@@ -14,11 +14,14 @@ from typing import Any
 
 import sympy as sp
 
+from ._form import _to_exact
+from ._parse import as_expression
+
 __all__ = ["UniformEnsemble", "GaussianEnsemble", "PointEnsemble", "SymbolicMoments"]
 
 
 def _finite_positive(value: Any, what: str) -> sp.Expr:
-    v = sp.nsimplify(sp.sympify(value), rational=True) if not isinstance(value, sp.Symbol) else value
+    v = _to_exact(as_expression(value, free_symbols=True, what=what)) if not isinstance(value, sp.Symbol) else value
     if isinstance(v, sp.Symbol):
         return sp.Symbol(v.name, positive=True)
     if v.free_symbols or not v.is_finite or not (v.is_positive is True):
@@ -70,7 +73,9 @@ class PointEnsemble:
     values: Sequence[Any]
 
     def __post_init__(self) -> None:
-        vals = tuple(sp.nsimplify(sp.sympify(v), rational=True) for v in self.values)
+        if isinstance(self.values, (str, bytes)) or not isinstance(self.values, Sequence):
+            raise TypeError(f"PointEnsemble takes a sequence of numbers, e.g. [0.1, -0.05]; got {self.values!r}")
+        vals = tuple(_to_exact(as_expression(v, what="initial condition")) for v in self.values)
         if not vals:
             raise ValueError("PointEnsemble needs at least one initial condition")
         for v in vals:

@@ -36,7 +36,7 @@ def domain_for(exprs: list) -> Any:
     ZZ(g, M_2) for rational expressions (arithmetic there is exact and
     canonical without ``cancel``, which made order-5 series ~100x slower),
     the expression domain EX otherwise."""
-    exprs = [sp.sympify(e) for e in exprs] or [sp.S.One]
+    exprs = [sp.sympify(strict=True, a=e) for e in exprs] or [sp.S.One]
     domain, _ = construct_domain(exprs, field=True)
     return domain
 
@@ -91,9 +91,9 @@ class ExpPoly:
             exprs = [self.lam] + [c for p in self.terms.values() for c in p]
             K = domain_for(exprs)
             object.__setattr__(self, "domain", K)
-            object.__setattr__(self, "lam", K.from_sympy(sp.sympify(self.lam)))
+            object.__setattr__(self, "lam", K.from_sympy(sp.sympify(strict=True, a=self.lam)))
             object.__setattr__(
-                self, "terms", {m: [K.from_sympy(sp.sympify(c)) for c in p] for m, p in self.terms.items()}
+                self, "terms", {m: [K.from_sympy(sp.sympify(strict=True, a=c)) for c in p] for m, p in self.terms.items()}
             )
         K = self.domain
         terms = {}
@@ -121,7 +121,7 @@ class ExpPoly:
 
     def convert(self, value: Any) -> Any:
         """A sympy number or expression as an element of this domain."""
-        return self.domain.from_sympy(sp.sympify(value))
+        return self.domain.from_sympy(sp.sympify(strict=True, a=value))
 
     # -- arithmetic ---------------------------------------------------------
     def __add__(self, other: "ExpPoly") -> "ExpPoly":

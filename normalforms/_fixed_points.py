@@ -19,6 +19,26 @@ from ._form import NormalForm
 
 __all__ = ["FixedPointBranch", "fixed_points", "period_two_points"]
 
+#: Highest degree in the state of a polynomial map whose fixed points are
+#: solved exactly (a degree-7 map takes ~10 s; h**20 or h**1000 would not return).
+MAX_EXACT_DEGREE = 8
+#: The same for 2-cycles, which solve f(f(h)) = h of degree deg(f)**2.
+MAX_EXACT_DEGREE_PERIOD_TWO = 4
+
+
+def _check_degree(form: NormalForm, limit: int, what: str) -> None:
+    """Refuse exact solving of polynomial maps of too high a degree, before sympy starts."""
+    degree = 0
+    for e in form.rhs:
+        if not e.is_polynomial(*form.state):
+            return  # sympy gives up quickly on transcendental equations (NotImplementedError)
+        degree = max(degree, sp.Poly(e, *form.state).total_degree())
+    if degree > limit:
+        raise ValueError(
+            f"the map has degree {degree} in the state; exact {what} are solved up to degree {limit} "
+            "(sympy does not return in reasonable time beyond); use the numeric layer"
+        )
+
 
 @dataclass(frozen=True)
 class FixedPointBranch:
@@ -196,6 +216,7 @@ def fixed_points(form: NormalForm) -> list[FixedPointBranch]:
     >>> [str(b.point[0]) for b in nf.pitchfork().fixed_points()]
     ['0', '-sqrt(g - 1)', 'sqrt(g - 1)']
     """
+    _check_degree(form, MAX_EXACT_DEGREE, "fixed points")
     g = form.param
     x = sp.Matrix(form.state)
     f = sp.Matrix(form.rhs)
@@ -252,6 +273,7 @@ def period_two_points(form: NormalForm) -> list[FixedPointBranch]:
     -sqrt(2*g - 2*sqrt(g**2 - 4))/2 | exists for g in Interval(2, oo)
     sqrt(2*g - 2*sqrt(g**2 - 4))/2 | exists for g in Interval(2, oo)
     """
+    _check_degree(form, MAX_EXACT_DEGREE_PERIOD_TWO, "2-cycles")
     g = form.param
     n = form.dim
     x = sp.Matrix(form.state)

@@ -8,12 +8,13 @@ from typing import Any
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
-from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+from ._parse import as_expression, as_real_number, check_name, parse_components
 
 __all__ = ["NormalForm"]
 
 _NON_FINITE = (sp.S.NaN, sp.S.Infinity, sp.S.NegativeInfinity, sp.S.ComplexInfinity)
-_TRANSFORMS = standard_transformations
+_MAX_NAME_TEXT = 200
 
 
 def _split_names(spec: Any, what: str) -> tuple[str, ...]:
@@ -22,7 +23,7 @@ def _split_names(spec: Any, what: str) -> tuple[str, ...]:
     if isinstance(spec, str):
         names = tuple(n for n in spec.replace(",", " ").split() if n)
     elif isinstance(spec, Iterable):
-        names = tuple(s.name if isinstance(s, sp.Symbol) else str(s) for s in spec)
+        names = tuple(s.name if isinstance(s, sp.Symbol) else s for s in spec)
     else:
         raise TypeError(
             f"{what} must be a name, a sympy Symbol or a sequence of them "
@@ -31,11 +32,23 @@ def _split_names(spec: Any, what: str) -> tuple[str, ...]:
     if not names:
         raise ValueError(f"{what} is empty; pass at least one name, e.g. 'h'")
     for n in names:
-        if not n.isidentifier():
-            raise ValueError(
-                f"{what} name {n!r} is not a valid identifier; use names like 'h', 'x', 'y'"
-            )
+        check_name(n, what)
     return names
+
+
+def _label(text: Any, what: str, multiline: bool = False) -> str:
+    # Labels are only ever printed, never placed in generated code; control
+    # characters are still refused so a label cannot forge terminal output.
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a string, got {type(text).__name__}")
+    limit = 20 * _MAX_NAME_TEXT if multiline else _MAX_NAME_TEXT
+    if len(text) > limit:
+        raise ValueError(f"{what} is {len(text)} characters long; keep it under {limit}")
+    allowed = "\n\t" if multiline else ""
+    bad = [c for c in text if (ord(c) < 32 or ord(c) == 127) and c not in allowed]
+    if bad:
+        raise ValueError(f"{what} {text[:40]!r} contains the control character {bad[0]!r}; use plain text")
+    return text
 
 
 def _to_exact(expr: sp.Expr) -> sp.Expr:
@@ -125,17 +138,18 @@ class NormalForm:
             )
         self._state = tuple(sp.Symbol(n, real=True) for n in state_names)
         self._param = sp.Symbol(param_name, real=True)
-        constants = dict(constants or {})
-        self._constants = {str(k): sp.sympify(v) for k, v in constants.items()}
-        for k, v in self._constants.items():
-            if v.free_symbols or v.has(*_NON_FINITE) or not v.is_real:
-                raise ValueError(
-                    f"constant {k!r} = {v} is not a finite real number; pass e.g. constants={{{k!r}: 0.01}}"
-                )
+        if constants is not None and not isinstance(constants, Mapping):
+            raise TypeError(f"constants must be a mapping such as {{'eps': 0.01}}; got {type(constants).__name__}")
+        self._constants = {}
+        for key, value in (constants or {}).items():
+            check_name(key, "constant")
+            if key in state_names or key == param_name:
+                raise ValueError(f"constant {key!r} is also the state or the parameter; give it another name")
+            self._constants[key] = _to_exact(as_real_number(value, f"constant {key!r}"))
         self._rhs = tuple(self._parse_rhs(rhs))
-        self._g_star = self._validate_g_star(g_star)
-        self.name = name if name is not None else "user map"
-        self.description = description
+        self._g_star = None if g_star is None else _to_exact(as_real_number(g_star, "g_star"))
+        self.name = _label(name, "name") if name is not None else "user map"
+        self.description = _label(description, "description", multiline=True)
 
     # ------------------------------------------------------------------ parsing
     def _locals(self) -> dict[str, sp.Symbol]:
@@ -145,45 +159,31 @@ class NormalForm:
 
     def _parse_one(self, item: Any, index: int) -> sp.Expr:
         loc = self._locals()
-        if isinstance(item, str):
-            try:
-                expr = parse_expr(item, local_dict=dict(loc), transformations=_TRANSFORMS)
-            except Exception as exc:  # parse_expr raises many types on bad user text
-                raise ValueError(
-                    f"could not parse component {index} {item!r}: {exc}; write it in "
-                    f"Python/sympy syntax, e.g. 'g*h - h**3'"
-                ) from None
-        else:
-            try:
-                expr = sp.sympify(item)
-            except (sp.SympifyError, TypeError) as exc:
-                raise ValueError(f"component {index} {item!r} is not an expression: {exc}") from None
-        if isinstance(expr, (tuple, list, sp.Tuple)):
-            raise ValueError(
-                f"component {index} parsed to a tuple; pass one expression per state variable"
-            )
-        if not isinstance(expr, sp.Expr):
-            raise ValueError(f"component {index} {item!r} is not an algebraic expression")
+        what = "the map" if index is None else f"component {index}"
+        expr = as_expression(item, loc | self._constants, free_symbols=True, what=what)
         # Bind user symbols by name, whatever assumptions they were created with.
         rename = {s: loc[s.name] for s in expr.free_symbols if s.name in loc}
         rename.update(
             {s: self._constants[s.name] for s in expr.free_symbols if s.name in self._constants}
         )
-        expr = _to_exact(expr.xreplace(rename))
-        return expr
+        return _to_exact(expr.xreplace(rename))
 
     def _parse_rhs(self, rhs: Any) -> list[sp.Expr]:
-        if isinstance(rhs, sp.MatrixBase):
-            items = list(rhs)
-        elif isinstance(rhs, str):
-            items = [rhs]
-        elif isinstance(rhs, Sequence):
-            items = list(rhs)
+        if isinstance(rhs, str):
+            # "f1, f2" is one component per state variable
+            exprs = [
+                _to_exact(e) for e in
+                parse_components(rhs, self._locals() | self._constants, free_symbols=True, what="the map")
+            ]
+            exprs = [self._parse_one(e, i if len(exprs) > 1 else None) for i, e in enumerate(exprs)]
         else:
-            items = [rhs]
-        exprs = [self._parse_one(item, i) for i, item in enumerate(items)]
-        if len(exprs) == 1 and len(self._state) > 1 and isinstance(exprs[0], sp.Tuple):
-            exprs = list(exprs[0])
+            if isinstance(rhs, sp.MatrixBase):
+                items = list(rhs)
+            elif isinstance(rhs, Sequence):
+                items = list(rhs)
+            else:
+                items = [rhs]
+            exprs = [self._parse_one(item, i if len(items) > 1 else None) for i, item in enumerate(items)]
         if len(exprs) != len(self._state):
             names = ", ".join(s.name for s in self._state)
             raise ValueError(
@@ -226,17 +226,6 @@ class NormalForm:
                     f"param={example!r}"
                 )
         return exprs
-
-    def _validate_g_star(self, g_star: Any) -> sp.Expr | None:
-        if g_star is None:
-            return None
-        try:
-            value = _to_exact(sp.sympify(g_star))
-        except (sp.SympifyError, TypeError):
-            raise ValueError(f"g_star {g_star!r} is not a number; pass e.g. g_star=1") from None
-        if value.free_symbols or value.has(*_NON_FINITE) or value.is_real is not True:
-            raise ValueError(f"g_star must be a finite real number such as 1; got {g_star!r}")
-        return value
 
     # ---------------------------------------------------------------- accessors
     @classmethod
@@ -318,8 +307,8 @@ class NormalForm:
         values = [h] if self.is_scalar and not isinstance(h, (list, tuple)) else list(h)
         if len(values) != self.dim:
             raise ValueError(f"state has {self.dim} component(s); got {len(values)}")
-        sub = {s: sp.sympify(v) for s, v in zip(self._state, values)}
-        sub[self._param] = sp.sympify(g)
+        sub = {s: as_expression(v, free_symbols=True, what=f"state {s.name}") for s, v in zip(self._state, values)}
+        sub[self._param] = as_expression(g, free_symbols=True, what=self._param.name)
         out = [e.xreplace(sub) for e in self._rhs]
         return out[0] if self.is_scalar else sp.Matrix(out)
 

@@ -40,6 +40,7 @@ import sympy as sp
 from ._ensembles import SymbolicMoments
 from ._exppoly import ExpPoly, domain_for
 from ._form import NormalForm
+from ._parse import as_expression, as_real_number
 from ._symbols import T_SYMBOL, H0_SYMBOL, T_TIME
 
 __all__ = ["SensitivitySeries", "SntkSeries", "sensitivity_series", "sntk_norm"]
@@ -95,7 +96,7 @@ def _solve_coefficients(form: NormalForm, order: int, at: Any = None, extra: tup
     a = _taylor_coefficients(form, order)
     da = [sp.diff(c, g) for c in a]
     if at is not None:
-        at = sp.nsimplify(sp.sympify(at), rational=True)
+        at = as_real_number(at, "at")
         a = [sp.cancel(c.subs(g, at)) for c in a]
         da = [sp.cancel(c.subs(g, at)) for c in da]
         if a[1] == 0:
@@ -248,8 +249,8 @@ class SensitivitySeries:
         """Exact truncated values (h_t, D_g h_t) at integer t, for given h0 (and g)."""
         if isinstance(t, bool) or not isinstance(t, int) or t < 0:
             raise ValueError(f"t must be an integer >= 0; got {t!r}")
-        h0 = sp.sympify(h0)
-        sub = {} if g is None else {self.form.param: sp.sympify(g)}
+        h0 = as_expression(h0, free_symbols=True, what="h0")
+        sub = {} if g is None else {self.form.param: as_expression(g, free_symbols=True, what=self.form.param.name)}
         hv = sum(seq.at(t).subs(sub) * h0 ** (k + 1) for k, seq in enumerate(self.state_coefficients))
         dv = sum(seq.at(t).subs(sub) * h0 ** (k + 1) for k, seq in enumerate(self.sensitivity_coefficients))
         return sp.nsimplify(hv) if hv.is_Number else hv, dv
@@ -341,7 +342,7 @@ class SntkSeries:
 
 
 def _moments(ensemble: Any, order: int) -> dict:
-    return {n: sp.sympify(ensemble.moment(n)) for n in range(2, order + 2)}
+    return {n: sp.sympify(ensemble.moment(n), strict=True) for n in range(2, order + 2)}
 
 
 def _norm_exppoly(d: list[ExpPoly], moments: dict, order: int) -> ExpPoly:

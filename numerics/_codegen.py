@@ -7,21 +7,45 @@ a cache directory and imported.  Because the module is a file, numba's
 on-disk cache (``cache=True``) works and a second process only loads machine
 code; a ``lambdify`` closure could not be cached.
 
-The module name is a hash of the printed form *and* of the template text, so
-editing the template can never load stale machine code.
+Trust
+-----
+* The generated module holds only what this generator writes: the printed
+  mathematics of f (symbols renamed to ``x0, x1, ...`` and ``gp``, functions
+  from a fixed list) and the template.  No user text -- not the form's name,
+  not its symbol names -- enters it.
+* The module's name is the SHA-256 of its full text, so the key covers every
+  byte.  Before a cached module is used its text is regenerated in memory
+  and compared with the file; a mismatch (edited, planted, truncated) is
+  rewritten atomically with a :class:`CacheIntegrityWarning`.  The verified
+  text itself is what gets executed (compiled from memory, never from a
+  ``.pyc``), so the file cannot change between check and use.
+* numba's cache files are pickles: anyone who can write them can run code in
+  the process that loads them.  The cache directory must therefore belong
+  to the user and not be writable by group or others (it is created 0700,
+  files 0600); a shared or foreign directory is refused with a
+  :class:`CacheDirectoryError` naming ``NFSNTK_CACHE_DIR``.  Cluster workers
+  of the *same* user may share one directory; several users may not.
+* A numba cache file that fails to load (truncated, corrupt) is deleted for
+  that form and the kernel recompiled, with a warning.
+
+Verifying costs one printing of the form per process (~50 ms for the
+catalogue forms; measured in ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
+import stat
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+import traceback
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
@@ -44,10 +68,10 @@ class _KernelPrinter(PythonCodePrinter):
     def _print_Rational(self, expr: sp.Rational) -> str:
         # float() of a sympy Rational is correctly rounded; printing the
         # division would leave the rounding to whoever folds the constant.
-        return repr(float(expr))
+        return _float_literal(expr)
 
     def _print_Integer(self, expr: sp.Integer) -> str:
-        return repr(float(expr))
+        return _float_literal(expr)
 
     def _print_Float(self, expr: sp.Float) -> str:
         return repr(float(expr))
@@ -63,6 +87,57 @@ class _KernelPrinter(PythonCodePrinter):
         if exp == -sp.Rational(1, 2):
             return f"(1.0/math.sqrt({self._print(base)}))"
         return super()._print_Pow(expr, rational=rational)
+
+
+def _float_literal(number: sp.Rational) -> str:
+    try:
+        return repr(float(number))
+    except OverflowError:
+        raise ValueError(
+            f"the map holds the number {sp.sstr(number)[:40]}..., beyond float64's range (about 1.8e308); the numeric "
+            "layer computes in float64 - rescale the map"
+        ) from None
+
+
+# What the kernels can evaluate: the parser's functions (normalforms._parse.FUNCTIONS),
+# sqrt as a power, and sign, which is the derivative of Abs.
+_PRINTABLE_FUNCTIONS = frozenset({
+    sp.exp, sp.log, sp.sin, sp.cos, sp.tan, sp.asin, sp.acos, sp.atan, sp.atan2, sp.sinh, sp.cosh, sp.tanh,
+    sp.asinh, sp.acosh, sp.atanh, sp.erf, sp.Abs, sp.sign,
+})
+_PRINTABLE_CONSTANTS = (sp.pi, sp.E)
+
+
+def _check_compilable(form: NormalForm, f: list, jac: list, fg: list) -> None:
+    """Refuse, with the function named, anything the kernel printer cannot turn into float64 code."""
+
+    def scan(expr: sp.Expr, what: str) -> None:
+        for node in sp.preorder_traversal(expr):
+            if isinstance(node, (sp.Derivative, sp.Subs)):
+                raise ValueError(
+                    f"{what} has no closed form ({sp.sstr(node)[:60]}); the numeric layer needs f to be "
+                    "differentiable in closed form - write the map with smooth functions"
+                )
+            if isinstance(node, sp.Function) and node.func not in _PRINTABLE_FUNCTIONS:
+                raise ValueError(
+                    f"the map uses the function {node.func}, which the numeric layer cannot compile; use "
+                    "exp, log, sqrt, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, asinh, acosh, "
+                    "atanh, erf or Abs"
+                )
+            if isinstance(node, sp.NumberSymbol) and node not in _PRINTABLE_CONSTANTS:
+                raise ValueError(f"the map uses the constant {node}; the numeric layer knows only pi and E")
+            if node.is_Number and not node.is_real:
+                raise ValueError(f"the map holds the non-real number {node}; the numeric layer is real")
+            if isinstance(node, sp.Piecewise):
+                raise ValueError("the map is piecewise; the numeric layer compiles smooth closed forms only")
+
+    for e in f:
+        scan(e, "the map")
+    for row in jac:
+        for e in row:
+            scan(e, "its state derivative f_h")
+    for e in fg:
+        scan(e, f"its derivative in {form.param}")
 
 
 def _lines(assignments: list[tuple[str, sp.Expr]], printer: _KernelPrinter) -> list[str]:
@@ -101,6 +176,7 @@ def form_source(form: NormalForm) -> FormSource:
     f = [e.xreplace(rename) for e in form.rhs]
     jac = [[sp.diff(fi, x) for x in xs] for fi in f]
     fg = [sp.diff(fi, gp) for fi in f]
+    _check_compilable(form, f, jac, fg)
     printer = _KernelPrinter()
 
     def tangent(scaled: bool) -> list[tuple[str, sp.Expr]]:
@@ -127,36 +203,81 @@ def form_source(form: NormalForm) -> FormSource:
         "UPDATE_SCALED": "\n".join(load_chunk + _lines(tangent(True), printer) + store_chunk + square),
     }
     homogeneous = form.is_linear_homogeneous
-    header = f"# form: {form.name}: " + "; ".join(f"{x} -> {e}" for x, e in zip(form.state, form.rhs))
+    # Only the renamed mathematics, printed by sympy from whitelisted atoms: no
+    # name, no user symbol, so equal maps share one module whatever they are called.
+    header = "f: " + "; ".join(f"x{i} -> {sp.sstr(e)}" for i, e in enumerate(f)) + f" (parameter gp)"
     source = MODULE_TEMPLATE.render(dim=n, homogeneous=homogeneous, header=header, **pieces)
-    return FormSource(dim=n, homogeneous=homogeneous, source=source, key=form_key(form))
-
-
-# Any edit of the generator or of the template renames every module, so stale
-# machine code can never be loaded.
-_GENERATOR_FINGERPRINT = hashlib.sha256(
-    Path(__file__).read_bytes() + Path(__file__).with_name("_template.py").read_bytes()
-).hexdigest()
+    key = hashlib.sha256(source.encode()).hexdigest()[:32]
+    return FormSource(dim=n, homogeneous=homogeneous, source=source, key=key)
 
 
 def form_key(form: NormalForm) -> str:
-    """Hash naming a form's generated module: the exact sympy trees of f, the
-    state and parameter names, and the generator's own source."""
-    text = "\n".join([_GENERATOR_FINGERPRINT, sp.srepr(form.state), sp.srepr(form.param), sp.srepr(form.rhs)])
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+    """The name of a form's generated module: the SHA-256 of its full text.
+
+    Any edit of the generator or of the template changes the text, hence the
+    name, so stale machine code can never be loaded.
+    """
+    return form_source(form).key
+
+
+class CacheDirectoryError(OSError):
+    """The kernel cache directory cannot be used safely; set ``NFSNTK_CACHE_DIR``."""
+
+
+class CacheIntegrityWarning(UserWarning):
+    """A cached module or numba cache file did not match what it should be; it was regenerated."""
 
 
 def cache_dir() -> Path:
     """Directory of generated kernel modules (and numba's cache beside them).
 
     ``$NFSNTK_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/nfsntk`` or
-    ``~/.cache/nfsntk``.
+    ``~/.cache/nfsntk``.  It must belong to the user and not be writable by
+    group or others (numba's cache files are pickles); it is created with
+    mode 0700.  Workers of one user on a cluster may share it; several users
+    may not -- give each user (or node) their own.
     """
     env = os.environ.get("NFSNTK_CACHE_DIR")
     if env:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "nfsntk"
+
+
+_FIX = ("set NFSNTK_CACHE_DIR to a directory only you can write (e.g. export NFSNTK_CACHE_DIR=$HOME/.cache/nfsntk; "
+        "it is created with mode 0700)")
+
+
+def _safe_directory(path: Path) -> Path:
+    """Create ``path`` (0700) if needed and check that only this user can write it."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = path.stat()
+    except OSError as exc:
+        raise CacheDirectoryError(f"cannot use the kernel cache directory {path}: {exc.strerror or exc}; {_FIX}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise CacheDirectoryError(f"the kernel cache path {path} is not a directory; {_FIX}")
+    if hasattr(os, "geteuid"):
+        if st.st_uid != os.geteuid():
+            raise CacheDirectoryError(
+                f"the kernel cache directory {path} belongs to another user (uid {st.st_uid}); loading its numba "
+                f"files would run their code as you - {_FIX}"
+            )
+        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise CacheDirectoryError(
+                f"the kernel cache directory {path} is writable by others (mode {stat.S_IMODE(st.st_mode):o}); "
+                f"anyone who can write there could run code in your process - run chmod go-w {path}, or {_FIX}"
+            )
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CacheDirectoryError(f"the kernel cache directory {path} is not writable; {_FIX}")
+    return path
+
+
+def _usable_cache_dir() -> Path:
+    folder = _safe_directory(cache_dir())
+    # numba writes its index and machine code here; check it like the folder itself
+    _safe_directory(folder / "__pycache__")
+    return folder
 
 
 @dataclass(frozen=True)
@@ -167,7 +288,7 @@ class CompiledForm:
     ----------
     form : NormalForm
     module : module
-        The imported generated module (``sweep_kernel``, ``trajectory_kernel``, ``step``).
+        The generated module (``sweep_kernel``, ``trajectory_kernel``, ``step``).
     path : pathlib.Path
         Its source file, readable: this is exactly the code that runs.
     homogeneous : bool
@@ -179,51 +300,155 @@ class CompiledForm:
     module: ModuleType
     path: Path
     homogeneous: bool
+    _kernels: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def dim(self) -> int:
         return self.form.dim
 
+    def kernel(self, name: str) -> "_GuardedKernel":
+        """The jitted function ``name`` of the module, recompiled once if numba's cache for it is corrupt."""
+        guarded = self._kernels.get(name)
+        if guarded is None:
+            guarded = self._kernels[name] = _GuardedKernel(getattr(self.module, name), self.path)
+        return guarded
+
+    def __repr__(self) -> str:
+        return f"CompiledForm({self.form.name!r}, dim={self.dim}, homogeneous={self.homogeneous}, path={str(self.path)!r})"
+
+
+def _raised_by_numba_cache(exc: BaseException) -> bool:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return any(Path(fr.filename).parts[-3:] == ("numba", "core", "caching.py") for fr in frames)
+
+
+def _clear_numba_cache(module_path: Path) -> list[Path]:
+    removed = []
+    for pattern in (f"{module_path.stem}.*.nbi", f"{module_path.stem}.*.nbc"):
+        for p in (module_path.parent / "__pycache__").glob(pattern):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+class _GuardedKernel:
+    """A numba dispatcher whose disk-cache load failures are repaired, not fatal.
+
+    numba unpickles its index and machine code without catching errors, so a
+    truncated ``.nbi``/``.nbc`` file would make every later call of the form
+    fail.  On such an error (recognised by its origin in numba's caching
+    module) this form's cache files are deleted and the call is repeated,
+    which compiles afresh.
+    """
+
+    def __init__(self, dispatcher: Any, module_path: Path) -> None:
+        self.dispatcher = dispatcher
+        self.module_path = module_path
+
+    def __call__(self, *args: Any) -> Any:
+        try:
+            return self.dispatcher(*args)
+        except Exception as exc:
+            if not _raised_by_numba_cache(exc):
+                raise
+            with _lock:
+                removed = _clear_numba_cache(self.module_path)
+            warnings.warn(
+                f"numba's disk cache for {self.module_path.name} could not be loaded ({type(exc).__name__}: {exc}); "
+                f"removed {len(removed)} cache file(s) and recompiled",
+                CacheIntegrityWarning,
+                stacklevel=2,
+            )
+            return self.dispatcher(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.dispatcher, name)
+
 
 _memo: dict[tuple, CompiledForm] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()
 
 
 def _write_atomic(path: Path, text: str) -> None:
     # Several processes (e.g. Dask workers) may generate the same module at
-    # once; os.replace makes the file appear whole or not at all.
+    # once; os.replace makes the file appear whole or not at all.  mkstemp
+    # creates it 0600.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _verified_file(path: Path, source: str) -> None:
+    """Make ``path`` hold exactly ``source``: write it if missing, rewrite it (with a warning) if it differs."""
+    try:
+        on_disk = path.read_bytes()
+    except FileNotFoundError:
+        on_disk = None
+    except OSError as exc:
+        raise CacheDirectoryError(f"cannot read the cached module {path}: {exc.strerror or exc}; {_FIX}") from None
+    if on_disk == source.encode():
+        return
+    if on_disk is not None:
+        warnings.warn(
+            f"the cached kernel module {path} did not match the code generated for its form (edited, planted or "
+            "truncated); it was regenerated and its numba cache cleared",
+            CacheIntegrityWarning,
+            stacklevel=4,
+        )
+        _clear_numba_cache(path)
+    try:
+        _write_atomic(path, source)
+    except OSError as exc:
+        raise CacheDirectoryError(f"cannot write the kernel module {path}: {exc.strerror or exc}; {_FIX}") from None
 
 
 def compile_form(form: NormalForm) -> CompiledForm:
-    """Generate (or reuse) and import the kernel module of ``form``.
+    """Generate (or reuse, after verifying it) and load the kernel module of ``form``.
 
     The in-process memo is keyed by the form itself, so a repeated call costs
-    a dictionary lookup; the on-disk module is keyed by a hash of its source.
+    a dictionary lookup.  In a new process the module text is generated
+    (printing with cse, ~50 ms) and compared byte for byte with the cached
+    file, whose name is the text's hash; the verified text is then executed.
     Machine code is produced lazily by numba at the first kernel call and
     cached on disk next to the module.
+
+    Raises
+    ------
+    ValueError
+        The map uses something the kernels cannot evaluate (the function is named).
+    CacheDirectoryError
+        The cache directory cannot be used safely (see :func:`cache_dir`).
     """
+    if not isinstance(form, NormalForm):
+        raise TypeError(f"expected a normalforms.NormalForm, got {type(form).__name__}; build one with NormalForm(...)")
     memo_key = (form.state, form.param, form.rhs)
     with _lock:
         hit = _memo.get(memo_key)
         if hit is not None:
             return hit
-        folder = cache_dir()
-        name = f"nfsntk_form_{form_key(form)}"
+        generated = form_source(form)
+        folder = _usable_cache_dir()
+        name = f"nfsntk_form_{generated.key}"
         path = folder / f"{name}.py"
-        if not path.exists():
-            # Printing (cse) costs ~50 ms, so it only runs when the module is missing.
-            folder.mkdir(parents=True, exist_ok=True)
-            _write_atomic(path, form_source(form).source)
+        _verified_file(path, generated.source)
         module = sys.modules.get(name)
         if module is None:
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(spec)
+            # Executed from the verified text, not imported from the file: the
+            # import system would prefer a matching .pyc, which nobody verified.
+            module = ModuleType(name)
+            module.__file__ = str(path)
+            code = compile(generated.source, str(path), "exec")
             sys.modules[name] = module
-            spec.loader.exec_module(module)
+            try:
+                exec(code, module.__dict__)  # noqa: S102 - our own generated, verified text
+            except BaseException:
+                sys.modules.pop(name, None)
+                raise
         compiled = CompiledForm(form=form, module=module, path=path, homogeneous=module.HOMOGENEOUS)
         _memo[memo_key] = compiled
         return compiled

@@ -27,7 +27,7 @@ import numpy as np
 from normalforms import NormalForm
 
 from ._codegen import compile_form
-from ._inputs import check_threads, validated
+from ._inputs import check_memory, check_threads, validated
 
 DEFAULT_ESCAPE_RADIUS = 1.0e6
 """|h| beyond which a trajectory counts as escaped (max-norm for vector states).
@@ -172,7 +172,7 @@ def _raise_kernel_error(info: np.ndarray, g: np.ndarray, h0: np.ndarray) -> None
         return
     ig, p = bad[0]
     status, t, sample = (int(v) for v in info[ig, p])
-    where = f"g = {g[ig]!r}, initial condition {h0[:, sample].tolist()} (sample {sample}), step t = {t}"
+    where = f"g = {float(g[ig])!r}, initial condition {h0[:, sample].tolist()} (sample {sample}), step t = {t}"
     if status == 2:
         raise FloatingPointError(
             f"f(h, g) returned NaN inside the escape radius at {where}: the map is undefined there "
@@ -300,46 +300,110 @@ class Partials:
 def partial_sums(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radius: float, profile: bool,
                  threads: int, progress: bool | None = False) -> Partials:
     """The kernel's raw partial sums for validated inputs (a worker runs this on its chunk)."""
-    mod = compile_form(form).module
+    compiled = compile_form(form)
+    mod = compiled.module
     G, B = g.size, h0_k.shape[1]
     # Split each g's ensemble when there are too few g values to keep every
     # thread busy; never into pieces smaller than one kernel chunk.
     parts = max(1, min(math.ceil(4 * threads / G), math.ceil(B / mod.CHUNK)))
     items = G * parts
+    Tp = T if profile else 1
+    # outputs, plus the (G, T, parts) temporaries of the exact combination of a profile
+    check_memory(48.0 * items + (40.0 * items * T + 16.0 * G * T if profile else 0.0),
+                 f"a sweep of {G} g values{' with a (G, T) profile' if profile else ''}",
+                 "sweep fewer g values per call (e.g. in blocks of 1000) or drop profile=True")
     norm_m = np.zeros((G, parts))
     norm_e = np.zeros((G, parts), np.int64)
     escaped = np.zeros((G, parts), np.int64)
     info = np.zeros((G, parts, 3), np.int64)
-    Tp = T if profile else 1
     prof_m = np.zeros((G, parts, Tp))
     prof_e = np.zeros((G, parts, Tp), np.int64)
-    kernel = mod.run_items_profile if profile else mod.run_items_norm
+    kernel = compiled.kernel("run_items_profile" if profile else "run_items_norm")
     if not kernel.signatures:
         _warm_up(kernel, h0_k.shape[0])
+    stop = np.zeros(1, np.int64)
     n_slices = min(items, threads * 16)
     edges = np.linspace(0, items, n_slices + 1).astype(np.int64)
     args = (g, h0_k, T, radius, parts)
-    outs = (norm_m, norm_e, escaped, info, prof_m, prof_e)
+    outs = (norm_m, norm_e, escaped, info, prof_m, prof_e, stop)
     slices = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    updates = float(G) * B * T * h0_k.shape[0]
+    estimate = _estimate_seconds(kernel, g, h0_k, T, radius, profile, updates, min(threads, items))
     start = time.perf_counter()
-    bar = _progress_bar(progress, items, form)
+    bar = _progress_bar(progress, items, form, updates, estimate)
     try:
-        if n_slices == 1 or threads == 1:
-            for a, b in slices:
-                kernel(*args, a, b, *outs)
-                bar.update(b - a)
-        else:
-            pool = _pool(threads)
-            futures = [(b - a, pool.submit(kernel, *args, a, b, *outs)) for a, b in slices]
-            for count, fut in futures:
-                fut.result()
-                bar.update(count)
+        _run_on_threads(threads, [(lambda a=a, b=b: kernel(*args, a, b, *outs)) for a, b in slices],
+                        [b - a for a, b in slices], bar, stop)
     finally:
         bar.close()
     seconds = time.perf_counter() - start
     _raise_kernel_error(info, g, h0_k)
 
     return Partials(norm_m, norm_e, escaped, prof_m if profile else None, prof_e if profile else None, seconds)
+
+
+def _run_on_threads(threads: int, calls: list, counts: list[int], bar, stop: np.ndarray) -> None:
+    """Run ``calls`` (nogil kernels) on the pool; Ctrl-C stops them within one check interval.
+
+    The main thread only waits, so a KeyboardInterrupt reaches it at once; it
+    then sets ``stop`` -- which every running kernel reads between check
+    intervals -- drops the calls not yet started, waits for the running ones
+    to return and re-raises.  No half-filled result escapes.
+    """
+    pool = _pool(threads)
+    futures = [(count, pool.submit(call)) for count, call in zip(counts, calls)]
+    try:
+        for count, fut in futures:
+            fut.result()
+            bar.update(count)
+    except BaseException:
+        stop[0] = 1
+        for _, fut in futures:
+            fut.cancel()
+        for _, fut in futures:
+            if not fut.cancelled():
+                try:
+                    fut.result()
+                except Exception:  # the first error is the one re-raised
+                    pass
+        raise
+
+
+# Below this many state updates a sweep takes < ~0.1 s and needs no estimate.
+_ESTIMATE_ABOVE = 5e8
+
+
+def _estimate_seconds(kernel, g: np.ndarray, h0_k: np.ndarray, T: int, radius: float, profile: bool,
+                      updates: float, workers: int) -> float | None:
+    """Wall time of the sweep from a timed probe (one g, <= 1024 samples, <= 256 steps), or None if small.
+
+    The probe (~0.1 ms) runs twice and the faster run counts: the first call
+    after loading a kernel pays one-off costs that would inflate the estimate.
+    """
+    if updates < _ESTIMATE_ABOVE:
+        return None
+    n, T_probe = min(h0_k.shape[1], 1024), min(T, 256)
+    probe = np.ascontiguousarray(h0_k[:, :n])
+    Tp = T_probe if profile else 1
+    best = math.inf
+    for _ in range(2):
+        outs = (np.zeros((1, 1)), np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64),
+                np.zeros((1, 1, 3), np.int64), np.zeros((1, 1, Tp)), np.zeros((1, 1, Tp), np.int64),
+                np.zeros(1, np.int64))
+        start = time.perf_counter()
+        kernel(g[:1], probe, T_probe, radius, 1, 0, 1, *outs)
+        best = min(best, time.perf_counter() - start)
+    return updates * best / (n * T_probe * h0_k.shape[0]) / workers
+
+
+def _format_seconds(seconds: float) -> str:
+    if seconds < 1:
+        return "< 1 s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _result(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radius: float, parts: Partials) -> SweepResult:
@@ -381,7 +445,7 @@ def _warm_up(kernel, dim: int) -> None:
     """Compile (or load from the disk cache) before timing and the progress bar start."""
     kernel(np.zeros(1), np.zeros((dim, 1)), 1, 1.0, 1, 0, 1, np.zeros((1, 1)), np.zeros((1, 1), np.int64),
            np.zeros((1, 1), np.int64), np.zeros((1, 1, 3), np.int64), np.zeros((1, 1, 1)),
-           np.zeros((1, 1, 1), np.int64))
+           np.zeros((1, 1, 1), np.int64), np.zeros(1, np.int64))
 
 
 class _NoBar:
@@ -392,13 +456,18 @@ class _NoBar:
         pass
 
 
-def _progress_bar(progress: bool | None, total: int, form: NormalForm):
+def _progress_bar(progress: bool | None, total: int, form: NormalForm, updates: float, estimate: float | None):
     if progress is False:
         return _NoBar()
     from tqdm.auto import tqdm
 
-    # delay=1: the bar only appears for sweeps that run longer than a second.
-    return tqdm(total=total, desc=f"sweep {form.name}", unit="item", delay=0 if progress else 1.0, leave=False)
+    desc = f"sweep {form.name}: {updates:.2g} updates"
+    if estimate is not None:
+        desc += f", about {_format_seconds(estimate)}"
+    # delay=1: the bar only appears for sweeps that run longer than a second,
+    # at once for those estimated to take longer (so the estimate is seen).
+    show_now = progress or (estimate is not None and estimate > 10)
+    return tqdm(total=total, desc=desc, unit="item", delay=0 if show_now else 1.0, leave=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -424,15 +493,13 @@ class Trajectories:
     escape_step: np.ndarray
 
 
-_TRAJECTORY_BYTES_LIMIT = 2 * 1024**3
-
-
 def trajectories(form: NormalForm, g: Any, T: int, h0: Any, *, escape_radius: float = DEFAULT_ESCAPE_RADIUS,
                  threads: int | None = None) -> Trajectories:
     """Every h_t and D_g h_t, t = 0..T, for a (small) grid and ensemble.
 
     Same inputs and conventions as :func:`sweep`; keeps all states in memory
-    (refused above 2 GiB - use :func:`sweep` for norms).  No rescaling: an
+    (refused, before anything is allocated, when that exceeds what the
+    machine can spare - use :func:`sweep` for norms).  No rescaling: an
     overflow raises ``OverflowError`` pointing to ``sweep(...).log_norm``.
 
     Examples
@@ -445,28 +512,25 @@ def trajectories(form: NormalForm, g: Any, T: int, h0: Any, *, escape_radius: fl
     form, g, T, h0_k, radius = validated(form, g, T, h0, escape_radius)
     compiled = compile_form(form)
     n, B = h0_k.shape
-    size = 2 * g.size * (T + 1) * n * B * 8
-    if size > _TRAJECTORY_BYTES_LIMIT:
-        raise ValueError(
-            f"trajectories would hold {size / 1024**3:.1f} GiB; reduce the grid, T or the ensemble, "
-            "or use sweep() for the norm"
-        )
+    states = float(g.size) * (T + 1) * B
+    # H and S, their reordered copies, and three boolean masks
+    check_memory(4 * 8.0 * states * n + 3.0 * states, f"trajectories of {g.size} x {B} orbits over {T} steps",
+                 "reduce the grid, T or the ensemble, or use sweep() for the norm")
     H = np.empty((g.size, T + 1, n, B))
     S = np.empty((g.size, T + 1, n, B))
     step = np.empty((g.size, B), np.int64)
     threads = check_threads(threads)
     slices = np.array_split(np.arange(g.size), min(g.size, threads))
-    kernel = compiled.module.trajectory_kernel
+    kernel = compiled.kernel("trajectory_kernel")
+    stop = np.zeros(1, np.int64)
 
     def run(idx: np.ndarray) -> None:
         # Rows of H are separate C-contiguous blocks, so each thread fills its own.
         sub_h, sub_s, sub_step = H[idx[0]: idx[-1] + 1], S[idx[0]: idx[-1] + 1], step[idx[0]: idx[-1] + 1]
-        kernel(g[idx[0]: idx[-1] + 1], h0_k, T, radius, sub_h, sub_s, sub_step)
+        kernel(g[idx[0]: idx[-1] + 1], h0_k, T, radius, sub_h, sub_s, sub_step, stop)
 
-    if len(slices) == 1:
-        run(slices[0])
-    else:
-        list(_pool(threads).map(run, slices))
+    _run_on_threads(threads, [(lambda idx=idx: run(idx)) for idx in slices], [len(idx) for idx in slices],
+                    _NoBar(), stop)
     alive = np.ones((g.size, T + 1, B), bool)
     for ig, b in zip(*np.nonzero(step >= 0)):
         alive[ig, step[ig, b]:, b] = False

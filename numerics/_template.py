@@ -53,14 +53,15 @@ _PROFILE_REDUCE = """\
 
 _DRIVER = '''\
 @njit(cache=True, error_model="numpy", nogil=True)
-def run_chunk_@SUFFIX@(gp, h0, ids, n, T, R, hc, sc, acc, sq, esc, lanes, cprof_m, cprof_e, xbuf, obuf, info):
+def run_chunk_@SUFFIX@(gp, h0, ids, n, T, R, hc, sc, acc, sq, esc, lanes, cprof_m, cprof_e, xbuf, obuf, info, stop):
     """Sum over the chunk's non-escaped trajectories of sum_t |D_g h_t|^2.
 
     Returns (m, k, escaped) with the sum equal to m * 2**(400 k).  With
     ``profile`` the per-time sums go to cprof_m[t] * 2**(400 cprof_e[t]) and
     include escaped trajectories (the caller re-runs the chunk without them).
     On a domain error or an overflow of D_g h, info = (status, t, sample) and
-    the partial result must be discarded.
+    the partial result must be discarded; so too when another thread sets
+    stop[0] (Ctrl-C), which is read once per check interval.
     """
     profile = @PROFILE@
     for i in range(DIM):
@@ -77,6 +78,10 @@ def run_chunk_@SUFFIX@(gp, h0, ids, n, T, R, hc, sc, acc, sq, esc, lanes, cprof_
     nesc = 0
     t0 = 0
     while t0 < T:
+        if stop[0] != 0:
+            info[0] = CANCELLED
+            info[1] = t0
+            return 0.0, 0, nesc
         t1 = min(T, t0 + CHECK_EVERY)
         if HOMOGENEOUS or k == 0:
 @LOOP_UNSCALED@
@@ -162,7 +167,7 @@ def run_chunk_@SUFFIX@(gp, h0, ids, n, T, R, hc, sc, acc, sq, esc, lanes, cprof_
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def run_items_@SUFFIX@(g, h0, T, R, P, first, last, norm_m, norm_e, escaped, info, prof_m, prof_e):
+def run_items_@SUFFIX@(g, h0, T, R, P, first, last, norm_m, norm_e, escaped, info, prof_m, prof_e, stop):
     """Work items first..last-1; item (ig, p) = divmod(item, P) covers samples
     [B p / P, B (p+1) / P) at g[ig] and writes only its own output slots."""
     profile = @PROFILE@
@@ -193,7 +198,7 @@ def run_items_@SUFFIX@(g, h0, T, R, P, first, last, norm_m, norm_e, escaped, inf
             for b in range(n):
                 ids[b] = c0 + b
             cm, ce, cesc = run_chunk_@SUFFIX@(g[ig], h0, ids, n, T, R, hc, sc, acc, sq, esc, lanes,
-                                     cprof_m, cprof_e, xbuf, obuf, cinfo)
+                                     cprof_m, cprof_e, xbuf, obuf, cinfo, stop)
             kept = n - cesc
             if profile and cesc > 0 and kept == 0:
                 cm = 0.0  # every trajectory escaped: nothing to keep
@@ -207,7 +212,7 @@ def run_items_@SUFFIX@(g, h0, T, R, P, first, last, norm_m, norm_e, escaped, inf
                         ids[j] = ids[b]
                         j += 1
                 cm, ce, _ = run_chunk_@SUFFIX@(g[ig], h0, ids, kept, T, R, hc, sc, acc, sq, esc, lanes,
-                                      cprof_m, cprof_e, xbuf, obuf, cinfo)
+                                      cprof_m, cprof_e, xbuf, obuf, cinfo, stop)
             if cinfo[0] != OK:
                 for j in range(3):
                     info[ig, p, j] = cinfo[j]
@@ -242,7 +247,7 @@ BIG = 2.0 ** 200
 SMALL = 2.0 ** -200
 SMALL2 = 2.0 ** -400
 MAXF = 1.7976931348623157e308
-OK, OVERFLOW, DOMAIN = 0, 1, 2
+OK, OVERFLOW, DOMAIN, CANCELLED = 0, 1, 2, 3
 
 
 @njit(cache=True, error_model="numpy")
@@ -320,11 +325,14 @@ def lane_abs_sum(a, npad, lanes):
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def trajectory_kernel(g, h0, T, R, H, S, escape_step):
-    """H[ig, t, :, b] = h_t, S[...] = D_g h_t for t = 0..T; NaN after an escape."""
+def trajectory_kernel(g, h0, T, R, H, S, escape_step, stop):
+    """H[ig, t, :, b] = h_t, S[...] = D_g h_t for t = 0..T; NaN after an escape.
+    Returns early, leaving the rest unfilled, once stop[0] is set."""
     G = g.shape[0]
     B = h0.shape[1]
     for ig in range(G):
+        if stop[0] != 0:
+            return
         x = np.empty(DIM)
         s = np.empty(DIM)
         xo = np.empty(DIM)

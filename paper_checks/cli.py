@@ -6,18 +6,87 @@
     nfsntk train [--config paper|symmetric]         the student-teacher RNN, paper scale, saved record
     nfsntk check [--out DIR] [--quick]              every paper check, as a table
 
-Bad arguments print a one-line error and exit with status 2.
+Every failure is one line on stderr, never a traceback: status 2 for bad
+input (arguments, maps, paths), 1 for a numerical failure (a map undefined
+at a state, an overflow), 130 when interrupted with Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+import warnings
 from pathlib import Path
 
 import normalforms as nf
 
 from .derivations import catalog_report, derive
+
+EXIT_BAD_INPUT, EXIT_NUMERICAL, EXIT_INTERRUPTED = 2, 1, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line (argparse prints the usage too)."""
+
+    def error(self, message: str) -> None:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+# argparse prefixes these messages with "argument --FLAG:", so they name the flag.
+def _int_flag(minimum: int, maximum: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+            raise argparse.ArgumentTypeError(f"must be an integer {bound}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _positive_float_flag():
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+        return value
+
+    return parse
+
+
+def _writable_file(flag: str, path: str) -> Path:
+    """Check before any work that ``path`` can be written, so a long run does not end in a failed write."""
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise ValueError(f"{flag} {path}: is a directory; give a file name")
+    if not parent.is_dir():
+        raise ValueError(f"{flag} {path}: the folder {parent} does not exist; create it or choose another path")
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"{flag} {path}: the folder {parent} is not writable; choose another path")
+    return target
+
+
+def _writable_dir(flag: str, path: str | None) -> Path | None:
+    if path is None:
+        return None
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{flag} {path}: cannot create the folder ({exc.strerror or exc}); choose another path") from None
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{flag} {path}: the folder is not writable; choose another path")
+    return folder
 
 
 def _form_from_args(args: argparse.Namespace) -> nf.NormalForm:
@@ -31,6 +100,9 @@ def _form_from_args(args: argparse.Namespace) -> nf.NormalForm:
     return forms[args.form]
 
 
+_MAX_GRID = 10**7
+
+
 def _grid(text: str):
     import numpy as np
 
@@ -39,8 +111,10 @@ def _grid(text: str):
         start, stop, n = float(parts[0]), float(parts[1]), int(parts[2])
     except (IndexError, ValueError):
         raise ValueError(f"--g must be START:STOP:N (e.g. 0.5:1.5:201), got {text!r}") from None
-    if len(parts) != 3 or n < 1:
-        raise ValueError(f"--g must be START:STOP:N with N >= 1, got {text!r}")
+    if len(parts) != 3 or not 1 <= n <= _MAX_GRID:
+        raise ValueError(f"--g must be START:STOP:N with 1 <= N <= {_MAX_GRID}, got {text!r}")
+    if not (math.isfinite(start) and math.isfinite(stop)):
+        raise ValueError(f"--g must be START:STOP:N with finite START and STOP, got {text!r}")
     return np.linspace(start, stop, n)
 
 
@@ -52,37 +126,42 @@ def _add_form_args(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nfsntk", description="state-space NTK near bifurcations")
+    parser = _Parser(prog="nfsntk", description="state-space NTK near bifurcations")
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("derive", help="print the symbolic derivations for a form")
     _add_form_args(d)
-    d.add_argument("--order", type=int, default=3, help="highest power of h0 in the series (default 3)")
+    d.add_argument("--order", type=_int_flag(1, 9), default=3,
+                   help="highest power of h0 in the series, 1..9 (default 3)")
     d.add_argument("--latex", action="store_true", help="print expressions as LaTeX")
     d.add_argument("--all", action="store_true", help="derive every catalogue form")
     s = sub.add_parser("sweep", help="||sNTK_g|| over a g-grid and a uniform IC ensemble")
     _add_form_args(s)
     s.add_argument("--g", required=True, help="grid START:STOP:N")
-    s.add_argument("--T", type=int, default=30, help="horizon (default 30)")
-    s.add_argument("--ic-range", type=float, default=0.1, help="ICs uniform on [-A, A] (default 0.1)")
-    s.add_argument("--samples", type=int, default=10_000, help="ensemble size B (default 10000)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the ensemble (default 0)")
-    s.add_argument("--escape-radius", type=float, default=None, help="default numerics.DEFAULT_ESCAPE_RADIUS")
+    s.add_argument("--T", type=_int_flag(1, 10**12), default=30, help="horizon (default 30)")
+    s.add_argument("--ic-range", type=_positive_float_flag(), default=0.1,
+                   help="ICs uniform on [-A, A] (default 0.1)")
+    s.add_argument("--samples", type=_int_flag(1), default=10_000, help="ensemble size B (default 10000)")
+    s.add_argument("--seed", type=_int_flag(0), default=0, help="seed of the ensemble, >= 0 (default 0)")
+    s.add_argument("--escape-radius", type=_positive_float_flag(), default=None,
+                   help="default numerics.DEFAULT_ESCAPE_RADIUS")
     s.add_argument("--csv", help="write g, norm, log_norm, mean, escaped to this CSV")
     s.add_argument("--png", help="write the amplification curve to this PNG")
     f = sub.add_parser("figure2", help="reproduce the paper's figure 2")
     f.add_argument("--out", default="figs", help="output folder (default figs)")
-    f.add_argument("--samples", type=int, default=10_000, help="ensemble size (default 10000)")
-    f.add_argument("--points", type=int, default=401, help="g-grid points on [0.5, 1.5] (default 401)")
+    f.add_argument("--samples", type=_int_flag(1), default=10_000, help="ensemble size (default 10000)")
+    f.add_argument("--points", type=_int_flag(2, _MAX_GRID), default=401,
+                   help="g-grid points on [0.5, 1.5] (default 401)")
     tr = sub.add_parser("train", help="train the student-teacher RNN (paper scale by default) and save the record")
     tr.add_argument("--config", choices=["paper", "symmetric"], default="paper")
-    tr.add_argument("--steps", type=int, default=35_000)
-    tr.add_argument("--N", type=int, default=64)
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--record-every", type=int, default=100)
+    tr.add_argument("--steps", type=_int_flag(1), default=35_000)
+    tr.add_argument("--N", type=_int_flag(2, 4096), default=64)
+    tr.add_argument("--seed", type=_int_flag(0), default=0)
+    tr.add_argument("--record-every", type=_int_flag(1), default=100)
     tr.add_argument("--optimizer", choices=["sgd", "natural"], default="sgd",
                     help="plain SGD or the low-rank natural gradient (app. C.1)")
-    tr.add_argument("--rank", type=int, default=1, help="natural-gradient rank k (default 1)")
-    tr.add_argument("--refresh", type=int, default=10, help="natural-gradient refresh period in steps (default 10)")
+    tr.add_argument("--rank", type=_int_flag(1), default=1, help="natural-gradient rank k (default 1)")
+    tr.add_argument("--refresh", type=_int_flag(1), default=10,
+                    help="natural-gradient refresh period in steps (default 10)")
     tr.add_argument("--out", default=None,
                     help="record path without suffix (default <check output>/runs/CONFIG[_natural[_rankK]])")
     x = sub.add_parser("crosscheck", help="figure 1E vs 2B: the restricted sNTK along the learned critical "
@@ -102,8 +181,6 @@ def _derive(args: argparse.Namespace) -> None:
     if args.all:
         print(catalog_report(order=args.order))
         return
-    if args.order < 1:
-        raise ValueError(f"--order must be >= 1; got {args.order}")
     print(derive(_form_from_args(args), order=args.order, latex=args.latex))
 
 
@@ -112,16 +189,18 @@ def _sweep(args: argparse.Namespace) -> None:
 
     form = _form_from_args(args)
     g = _grid(args.g)
+    csv_path = _writable_file("--csv", args.csv) if args.csv else None
+    png_path = _writable_file("--png", args.png) if args.png else None
     h0 = numerics.uniform_ics(args.ic_range, args.samples, seed=args.seed, dim=form.dim)
     kwargs = {} if args.escape_radius is None else {"escape_radius": args.escape_radius}
     res = numerics.sweep(form, g, args.T, h0, **kwargs)
     print(res)
-    if args.csv:
-        print(f"wrote {res.to_csv(args.csv)}")
-    if args.png:
+    if csv_path:
+        print(f"wrote {res.to_csv(csv_path)}")
+    if png_path:
         fig = numerics.plot_amplification(res)
-        fig.savefig(args.png, dpi=150)
-        print(f"wrote {args.png}")
+        fig.savefig(png_path, dpi=150)
+        print(f"wrote {png_path}")
     if not args.csv and not args.png:
         print("g, norm/B, escaped")
         step = max(1, g.size // 20)
@@ -134,10 +213,7 @@ def _figure2(args: argparse.Namespace) -> None:
 
     import numerics
 
-    if args.points < 2 or args.samples < 1:
-        raise ValueError("--points must be >= 2 and --samples >= 1")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _writable_dir("--out", args.out)
     fig2 = numerics.figure2(g=np.linspace(0.5, 1.5, args.points), samples=args.samples)
     path = out / "figure2.png"
     fig2.figure.savefig(path, dpi=150)
@@ -187,14 +263,40 @@ def _check(args: argparse.Namespace) -> None:
     print(f"\nJSON and figures in {output_dir(args.out)}")
 
 
+def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"nfsntk: warning: {message}", file=sys.stderr)
+
+
+def _failure(exc: BaseException) -> tuple[int, str]:
+    """Exit status and the one line to print for an exception the commands let through."""
+    import numpy as np
+
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, "interrupted"
+    if isinstance(exc, (ArithmeticError, np.linalg.LinAlgError)):
+        return EXIT_NUMERICAL, f"numerical failure: {exc}"
+    if isinstance(exc, MemoryError):
+        return EXIT_NUMERICAL, "out of memory; reduce the grid, the ensemble or T"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return EXIT_BAD_INPUT, f"error: {exc.filename}: {exc.strerror or exc}"
+    return EXIT_BAD_INPUT, f"error: {exc}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
-        {"derive": _derive, "sweep": _sweep, "figure2": _figure2, "train": _train, "check": _check,
-         "crosscheck": _crosscheck}[args.command](args)
-    except (ValueError, TypeError) as exc:
-        print(f"nfsntk: error: {exc}", file=sys.stderr)
-        return 2
+        args = _parser().parse_args(argv)
+    except SystemExit as done:  # --help, or a usage error already printed as one line
+        return int(done.code or 0)
+    command = {"derive": _derive, "sweep": _sweep, "figure2": _figure2, "train": _train, "check": _check,
+               "crosscheck": _crosscheck}[args.command]
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warnings
+        try:
+            command(args)
+        except (ValueError, TypeError, OSError, ArithmeticError, MemoryError, KeyboardInterrupt) as exc:
+            code, line = _failure(exc)
+            print(f"nfsntk: {line}", file=sys.stderr)
+            return code
     return 0
 
 

@@ -77,8 +77,9 @@ def test_imperfect_pitchfork_reduces_to_pitchfork():
 @pytest.mark.parametrize("call, message", [
     (lambda: nf.neimark_sacker(1, 1), "must equal 1"),
     (lambda: nf.neimark_sacker(1, 0), "real multipliers"),
-    (lambda: nf.imperfect_pitchfork("oo"), "finite real"),
-    (lambda: nf.imperfect_pitchfork("a"), "finite real"),
+    (lambda: nf.imperfect_pitchfork("oo"), "non-finite"),
+    (lambda: nf.imperfect_pitchfork("1/0"), "finite"),
+    (lambda: nf.imperfect_pitchfork("a"), "unknown name 'a'; a number is expected"),
 ])
 def test_catalogue_bad_parameters(call, message):
     with pytest.raises(ValueError, match=message):

@@ -66,7 +66,7 @@ def test_sweep_bad_grid_exits_2(grid, capsys):
 
 def test_sweep_bad_numbers_exit_2(capsys):
     assert main(["sweep", "pitchfork", "--g", "0.5:1.5:3", "--T", "0"]) == 2
-    assert "T must be >= 1" in capsys.readouterr().err
+    assert "argument --T: must be an integer in 1.." in capsys.readouterr().err
     assert main(["sweep", "pitchfork", "--g", "0.5:1.5:3", "--ic-range", "-1"]) == 2
 
 
@@ -84,4 +84,4 @@ def test_train_with_the_natural_gradient_writes_the_record_the_checks_read(tmp_p
     rec = TrainingRecord.load(tmp_path / "runs" / "paper_natural_rank2")
     assert rec.config.optimizer == "natural" and rec.config.ng_rank == 2 and rec.steps == [0, 10, 20]
     assert main(["train", "--steps", "5", "--optimizer", "natural", "--rank", "0"]) == 2
-    assert "ng_rank must be a positive integer" in capsys.readouterr().err
+    assert "argument --rank: must be an integer >= 1" in capsys.readouterr().err

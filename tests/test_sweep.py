@@ -243,7 +243,7 @@ def test_per_sample_mean_and_csv(tmp_path):
         (dict(h0=[]), "empty"),
         (dict(h0=np.zeros((3, 2))), r"pass shape \(B, 1\)"),
         (dict(escape_radius=-1.0), "escape_radius"),
-        (dict(threads=0), "threads must be an integer >= 1"),
+        (dict(threads=0), "threads must be a positive integer"),
     ],
 )
 def test_bad_input_raises_clear_errors(kwargs, match):
@@ -254,7 +254,7 @@ def test_bad_input_raises_clear_errors(kwargs, match):
 
 
 def test_trajectories_refuse_bad_thread_counts():
-    with pytest.raises(ValueError, match="threads must be an integer >= 1"):
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
         numerics.trajectories(PITCHFORK, [1.0], 3, [0.1], threads=0)
 
 

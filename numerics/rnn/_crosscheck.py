@@ -22,7 +22,7 @@ from scipy.optimize import minimize_scalar
 
 import normalforms as nf
 
-from .._inputs import SeedLike
+from .._inputs import SeedLike, real_array
 from .._sweep import sweep
 from ._continuation import Chord, continue_branch
 from ._derivatives import jvp
@@ -70,7 +70,7 @@ class Decomposition:
 
 def _full_direction(v: np.ndarray, N: int, params: str) -> tuple[np.ndarray, np.ndarray]:
     check_param_scope(params)
-    v = np.asarray(v, dtype=np.float64)
+    v = real_array(v, "v")
     expected = N * N + (N if params == "Wb" else 0)
     if v.shape != (expected,):
         raise ValueError(f"direction must have shape ({expected},) for N = {N}, params = {params!r}; got {v.shape}")

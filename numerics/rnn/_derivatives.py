@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._inputs import real_array
+
 from ._model import RNN
 
 
 def _tangents(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray):
     """Yield dh_t, shape (m, B, N), for t = 1..T and m flattened directions."""
-    dW = np.asarray(dW, dtype=np.float64)
-    db = np.asarray(db, dtype=np.float64)
+    dW = real_array(dW, "dW")
+    db = real_array(db, "db")
     N = net.N
     if dW.shape[-2:] != (N, N) or db.shape[-1:] != (N,) or dW.shape[:-2] != db.shape[:-1]:
         raise ValueError(f"directions must be dW (..., {N}, {N}) and db (..., {N}); got {dW.shape}, {db.shape}")
@@ -72,7 +74,7 @@ def jvp_sqnorm(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray, neurons:
 def vjp(net: RNN, H: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """J^T v for state cotangents V (..., T, B, N) on h_1..h_T: (grad_W (..., N, N), grad_b (..., N))."""
     T = H.shape[0] - 1
-    V = np.asarray(V, dtype=np.float64)
+    V = real_array(V, "V")
     if V.shape[-3:] != H[1:].shape:
         raise ValueError(f"cotangents must have the shape of h_1..h_T, {H[1:].shape}; got {V.shape}")
     lead = V.shape[:-3]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._inputs import SeedLike, as_generator, check_T
+from .._inputs import SeedLike, as_generator, check_T, real_array
 
 READOUT = (0, 1)
 
@@ -42,8 +42,8 @@ class RNN:
     b: np.ndarray
 
     def __post_init__(self) -> None:
-        W = np.asarray(self.W, dtype=np.float64)
-        b = np.asarray(self.b, dtype=np.float64)
+        W = real_array(self.W, "W")
+        b = real_array(self.b, "b")
         if W.ndim != 2 or W.shape[0] != W.shape[1]:
             raise ValueError(f"W must be a square (N, N) matrix, got shape {W.shape}")
         if b.shape != (W.shape[0],):
@@ -69,7 +69,7 @@ class RNN:
 
     @classmethod
     def from_flat(cls, theta: np.ndarray, N: int) -> "RNN":
-        theta = np.asarray(theta, dtype=np.float64)
+        theta = real_array(theta, "theta")
         if theta.shape != (N * N + N,):
             raise ValueError(f"theta must have shape ({N * N + N},) for N = {N}, got {theta.shape}")
         return cls(theta[: N * N].reshape(N, N).copy(), theta[N * N:].copy())
@@ -88,7 +88,7 @@ class RNN:
 
 def embed(x0: np.ndarray, N: int) -> np.ndarray:
     """h_0 of shape (B, N): x0 (B, 2) written into neurons 0 and 1, zeros elsewhere."""
-    x0 = np.asarray(x0, dtype=np.float64)
+    x0 = real_array(x0, "x0")
     if x0.ndim != 2 or x0.shape[1] != 2:
         raise ValueError(f"initial conditions must have shape (B, 2) (the read-in plane), got {x0.shape}")
     if x0.shape[0] == 0:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._inputs import SeedLike, as_generator
+from .._inputs import SeedLike, as_generator, real_array
 from ._model import READOUT, RNN
 from ._operators import SntkOperator, check_param_scope
 
@@ -132,7 +132,7 @@ class LowRankNaturalGradient:
 
     def step(self, net: RNN, x0: np.ndarray, T: int, grad: np.ndarray, lr: float) -> np.ndarray:
         """The parameter change -[U (Lambda + delta)^-1 U^T + lr (I - U U^T)] grad (refreshing U when due)."""
-        grad = np.asarray(grad, dtype=np.float64)
+        grad = real_array(grad, "grad")
         if not (np.isfinite(lr) and lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
         if self.U is None or self._steps % self.refresh == 0:

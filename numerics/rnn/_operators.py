@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._inputs import SeedLike, as_generator
+from .._inputs import SeedLike, as_generator, real_array
 from ._derivatives import jvp, jvp_sqnorm, vjp
 from ._model import READOUT, RNN, forward
 
@@ -86,7 +86,7 @@ class SntkOperator:
         return dW, db
 
     def _check_params(self, u: np.ndarray) -> np.ndarray:
-        u = np.asarray(u, dtype=np.float64)
+        u = real_array(u, "u")
         if u.shape[-1] != self.n_params:
             raise ValueError(f"parameter vectors must have length {self.n_params}, got {u.shape[-1]}")
         return u
@@ -104,7 +104,7 @@ class SntkOperator:
 
     def JT(self, v: np.ndarray) -> np.ndarray:
         """J^T v for scoped state cotangents v (..., T, B, n): parameter vectors (..., P)."""
-        v = np.asarray(v, dtype=np.float64)
+        v = real_array(v, "v")
         full = np.zeros(v.shape[:-1] + (self.N,))
         full[..., self._mask] = v
         gW, gb = vjp(self.net, self.H, full)
