@@ -250,6 +250,8 @@ _FIX = ("set NFSNTK_CACHE_DIR to a directory only you can write (e.g. export NFS
 
 def _safe_directory(path: Path) -> Path:
     """Create ``path`` (0700) if needed and check that only this user can write it."""
+    if path.exists() and not path.is_dir():
+        raise CacheDirectoryError(f"the kernel cache path {path} is not a directory; {_FIX}")
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = path.stat()
