@@ -68,9 +68,14 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def output_path(path: str | os.PathLike | None = None) -> Path:
+    """The one folder for JSON and figures: ``path``, else ``$NFSNTK_OUT``, else ``./out/paper_checks`` (not created)."""
+    return Path(path or os.environ.get("NFSNTK_OUT") or Path("out") / "paper_checks")
+
+
 def output_dir(path: str | os.PathLike | None = None) -> Path:
-    """The one folder for JSON and figures: ``path``, else ``$NFSNTK_OUT``, else ``./out/paper_checks``."""
-    folder = Path(path or os.environ.get("NFSNTK_OUT") or Path("out") / "paper_checks")
+    """:func:`output_path`, created if missing."""
+    folder = output_path(path)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

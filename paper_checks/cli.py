@@ -240,14 +240,15 @@ def _train(args: argparse.Namespace) -> None:
 
 def _crosscheck(args: argparse.Namespace) -> None:
     from . import fig1e_crosscheck, table, write_json
-    from ._verdict import output_dir
+    from ._verdict import output_dir, output_path
 
-    folder = output_dir(args.out)
+    folder = output_path(args.out)
     suffix = "_quick" if args.quick else ""
     missing = [c for c in ("paper", "symmetric") if not (folder / "runs" / f"{c}{suffix}.npz").exists()]
     if missing and not args.train:
         raise ValueError(f"no saved record for {', '.join(missing)} in {folder / 'runs'}; train them with "
                          f"`nfsntk train --config CONFIG` (or `nfsntk check`), or pass --train")
+    folder = output_dir(folder)
     verdicts = fig1e_crosscheck.run(folder, quick=args.quick)
     write_json(verdicts, folder / "crosscheck.json")
     print(table(verdicts))

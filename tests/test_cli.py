@@ -85,3 +85,82 @@ def test_train_with_the_natural_gradient_writes_the_record_the_checks_read(tmp_p
     assert rec.config.optimizer == "natural" and rec.config.ng_rank == 2 and rec.steps == [0, 10, 20]
     assert main(["train", "--steps", "5", "--optimizer", "natural", "--rank", "0"]) == 2
     assert "argument --rank: must be an integer >= 1" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- every failure is one line with the right status
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = [l for l in err.replace("\r", "\n").splitlines() if l.strip() and l.startswith("nfsntk")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("argv, status, words", [
+    (["sweep", "--map", "g*zeta(h+3)", "--g", "1:1:1"], 2, "'zeta' is not supported"),
+    (["sweep", "--map", "g*floor(h)", "--g", "1:1:1"], 2, "'floor' is not supported"),
+    (["sweep", "--map", "g*sqrt(h)", "--g", "0.5:1:2", "--samples", "20"], 1, "sample"),
+    (["sweep", "pitchfork", "--g", "1:1:1", "--csv", "{FILE}/x.csv"], 2, "{FILE}/x.csv"),
+    (["sweep", "pitchfork", "--g", "1:1:1", "--png", "{FILE}/x.png"], 2, "--png {FILE}/x.png"),
+    (["sweep", "pitchfork", "--g", "1:1:1", "--csv", "{DIR}"], 2, "is a directory"),
+    (["figure2", "--out", "/proc/nfsntk-x"], 2, "--out /proc/nfsntk-x"),
+    (["sweep", "pitchfork", "--g", "1:1:1", "--samples", "10000000000000"], 2, "GiB"),
+    (["sweep", "pitchfork", "--g", "inf:1:3"], 2, "finite START and STOP"),
+    (["sweep", "pitchfork", "--g", "nan:1:3"], 2, "finite START and STOP"),
+    (["sweep", "pitchfork", "--g", "1:1:1", "--seed", "-1"], 2, "--seed"),
+    (["sweep", "pitchfork", "--g", "1:1:1", "--T", str(2**63)], 2, "--T"),
+    (["sweep", "pitchfork", "--g", "1:1:1", "--ic-range", "nan"], 2, "--ic-range"),
+    (["sweep", "pitchfork", "--g", "1:1:1", "--escape-radius", "-2"], 2, "--escape-radius"),
+    (["derive", "--map", "g*h - h**1000001"], 2, "exceeds the limit"),
+    (["derive", "--map", "g*h", "--state", "__class__"], 2, "state name '__class__'"),
+    (["train", "--N", "1"], 2, "--N"),
+    (["crosscheck", "--out", "{DIR}/checks"], 2, "no saved record"),
+])
+def test_user_errors_are_one_line_with_status(argv, status, words, capsys, tmp_path):
+    # paths that cannot be created even by root: below a regular file
+    (tmp_path / "file").write_text("x")
+    fill = {"{FILE}": str(tmp_path / "file"), "{DIR}": str(tmp_path)}
+    for key, value in fill.items():
+        argv = [a.replace(key, value) for a in argv]
+        words = words.replace(key, value)
+    assert main(argv) == status
+    line = _one_line(capsys)
+    assert words in line, line
+    assert line.startswith("nfsntk" + (": numerical failure:" if status == 1 else ""))
+
+
+@pytest.mark.parametrize("error, status, words", [
+    (OverflowError("D_g h overflowed float64"), 1, "numerical failure: D_g h overflowed"),
+    (MemoryError(), 1, "out of memory"),
+    (KeyboardInterrupt(), 130, "interrupted"),
+    (PermissionError(13, "Permission denied", "/some/file"), 2, "/some/file: Permission denied"),
+])
+def test_failures_from_deep_inside_map_to_one_line(error, status, words, monkeypatch, capsys):
+    import numerics
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(numerics, "sweep", fail)
+    assert main(["sweep", "pitchfork", "--g", "1:1:1", "--samples", "2"]) == status
+    assert words in _one_line(capsys)
+
+
+def test_warnings_are_one_line_too(capsys):
+    assert main(["sweep", "saddle_node", "--g", "0.5:0.5:1", "--T", "30", "--samples", "5"]) == 0
+    err = capsys.readouterr().err
+    assert "nfsntk: warning: every trajectory escaped" in err and "warnings.warn" not in err
+
+
+def test_help_exits_0_and_lists_defaults(capsys):
+    assert main(["sweep", "--help"]) == 0
+    assert "--samples" in capsys.readouterr().out
+
+
+def test_derive_of_a_huge_map_is_bounded(capsys):
+    import time
+
+    start = time.perf_counter()
+    assert main(["derive", "--map", "g*h - h**1000"]) == 0
+    out = capsys.readouterr().out
+    assert time.perf_counter() - start < 60
+    assert out.count("not available") >= 2 and "degree 1000" in out
