@@ -316,7 +316,8 @@ def parse_components(text: str, names: Mapping[str, sp.Expr], *, free_symbols: b
     Same rules as :func:`parse_expression`; a top-level tuple gives one entry per element.
     """
     node = _tree(text, what)
-    builder = _Builder(text.strip(), names, free_symbols, what)
+    values = {k: v if isinstance(v, sp.Basic) else _number(v, f"the value of {k!r}") for k, v in names.items()}
+    builder = _Builder(text.strip(), values, free_symbols, what)
     items = node.elts if isinstance(node, ast.Tuple) else [node]
     return [builder.build(item, 1) for item in items]
 

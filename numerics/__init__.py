@@ -13,12 +13,12 @@ student-teacher RNN.
 Public API
 ----------
 sweep, SweepResult, trajectories, Trajectories, reference, ReferenceResult,
-uniform_ics, gaussian_ics, compile_form, CompiledForm, cache_dir,
+uniform_ics, gaussian_ics, compile_form, CompiledForm, cache_dir, CacheDirectoryError, CacheIntegrityWarning,
 plot_amplification, figure2, Figure2, DEFAULT_ESCAPE_RADIUS,
 NumericalOverflowWarning.
 """
 
-from ._codegen import CompiledForm, cache_dir, compile_form, form_source
+from ._codegen import CacheDirectoryError, CacheIntegrityWarning, CompiledForm, cache_dir, compile_form, form_source
 from ._inputs import gaussian_ics, uniform_ics
 from ._plotting import FIGURE2_FORMS, FIGURE2_RANGES, FIGURE2_T, Figure2, figure2, plot_amplification
 from ._reference import ReferenceResult, reference
@@ -35,7 +35,7 @@ __all__ = [
     "sweep", "SweepResult", "trajectories", "Trajectories",
     "reference", "ReferenceResult",
     "uniform_ics", "gaussian_ics",
-    "compile_form", "CompiledForm", "cache_dir", "form_source",
+    "compile_form", "CompiledForm", "cache_dir", "form_source", "CacheDirectoryError", "CacheIntegrityWarning",
     "plot_amplification", "figure2", "Figure2", "FIGURE2_FORMS", "FIGURE2_RANGES", "FIGURE2_T",
     "DEFAULT_ESCAPE_RADIUS", "NumericalOverflowWarning",
 ]
