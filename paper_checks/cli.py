@@ -296,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
             command(args)
         except (ValueError, TypeError, OSError, ArithmeticError, MemoryError, KeyboardInterrupt) as exc:
             code, line = _failure(exc)
-            print(f"nfsntk: {line}", file=sys.stderr)
+            # Ctrl-C can land while a progress bar is half drawn: start the message on its own line
+            print(("\n" if code == EXIT_INTERRUPTED else "") + f"nfsntk: {line}", file=sys.stderr)
             return code
     return 0
 

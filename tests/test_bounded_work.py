@@ -99,7 +99,7 @@ def test_ctrl_c_in_the_cli_is_one_line_and_status_130():
                              "--T", "20000000000", "--samples", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=dict(os.environ))
     seen = b""
-    while b"updates" not in seen:
+    while b"item" not in seen:
         chunk = proc.stderr.read(1)
         assert chunk, "the command ended before showing its progress"
         seen += chunk
