@@ -22,30 +22,51 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict, output_dir, table, write_json
+from ._runs import CheckNotRun, RunSpec, obtain, record_path
+from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, NOT_RUN, Verdict, output_dir, table, write_json
 
 CHECKS = ("fig2_amplification", "sec3_stability_flip", "sec3_pitchfork", "fig1_rnn_collapse", "fig1e_crosscheck",
           "fig3_two_modes", "fig4_natural_gradient")
 
 
-def run_all(out: str | Path | None = None, quick: bool = False, only: list[str] | None = None) -> list[Verdict]:
-    """Run every check (or those named in ``only``); write JSON and figures to ``out``.
-
-    ``quick`` uses reduced ensembles and grids (the tests use it); the
-    verdicts are computed the same way.
-    """
-    import importlib
-
-    folder = output_dir(out)
-    verdicts: list[Verdict] = []
-    for name in only or CHECKS:
+def _selected(only: list[str] | None) -> list[str]:
+    for name in only or ():
         if name not in CHECKS:
             raise ValueError(f"unknown check {name!r}; choose from {', '.join(CHECKS)}")
-        module = importlib.import_module(f"{__name__}.{name}")
-        verdicts.extend(module.run(folder, quick=quick) if name.startswith("fig") else module.run(quick=quick))
+    return [c for c in CHECKS if c in (only or CHECKS)]
+
+
+def plan(out: str | Path | None = None, quick: bool = False, only: list[str] | None = None, *,
+         workers: int | None = None, train_missing: bool = True):
+    """The :class:`~paper_checks._plan.Plan` of the main job: checks, records (present / resumable / missing),
+    estimated time of each task and in total.  Builds it without training anything (a few seconds of
+    calibration runs measure this machine's step costs)."""
+    from ._plan import Plan
+
+    return Plan.build(output_dir(out), _selected(only), quick, workers, train_missing)
+
+
+def run_all(out: str | Path | None = None, quick: bool = False, only: list[str] | None = None, *,
+            workers: int | None = None, train_missing: bool = True, progress: bool | None = None,
+            show_plan=None) -> list[Verdict]:
+    """Run every check (or those named in ``only``); write JSON and the table to ``out``.
+
+    Missing training records are trained first (unless ``train_missing`` is
+    False: then their checks say "not run" and why), in parallel worker
+    processes with one BLAS thread each (``workers``, default one per CPU),
+    resuming any checkpoint.  ``quick`` uses the reduced configurations (the
+    tests use it); its verdicts are labelled as smoke tests.  ``show_plan``
+    (e.g. ``print``) receives the plan's description before work starts.
+    """
+    the_plan = plan(out, quick, only, workers=workers, train_missing=train_missing)
+    if show_plan is not None:
+        show_plan(the_plan.describe())
+    verdicts = the_plan.execute(progress)
+    folder = output_dir(out)
     write_json(verdicts, folder / "verdicts.json")
     (folder / "verdicts.txt").write_text(table(verdicts) + "\n")
     return verdicts
 
 
-__all__ = ["run_all", "CHECKS", "Verdict", "table", "output_dir", "HOLDS", "HOLDS_CORRECTED", "FAILS"]
+__all__ = ["run_all", "plan", "CHECKS", "Verdict", "table", "output_dir", "HOLDS", "HOLDS_CORRECTED", "FAILS",
+           "NOT_RUN", "RunSpec", "CheckNotRun", "obtain", "record_path"]

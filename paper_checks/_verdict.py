@@ -12,7 +12,12 @@ from typing import Any
 HOLDS = "holds"
 HOLDS_CORRECTED = "holds with a correction"
 FAILS = "does not hold"
-VERDICTS = (HOLDS, HOLDS_CORRECTED, FAILS)
+#: The check could not evaluate the claim (a record is missing, its premise is absent): never a refutation.
+NOT_RUN = "not run"
+VERDICTS = (HOLDS, HOLDS_CORRECTED, FAILS, NOT_RUN)
+
+QUICK_BANNER = ("QUICK MODE: reduced-scale smoke test (N = 16 networks, small ensembles and grids). These verdicts "
+                "check that the chain runs; they are not the paper-scale findings (run without --quick for those).")
 
 
 @dataclass
@@ -28,9 +33,9 @@ class Verdict:
     measured : dict
         The numbers behind the verdict (JSON-serialisable).
     verdict : str
-        One of ``holds``, ``holds with a correction``, ``does not hold``.
+        One of ``holds``, ``holds with a correction``, ``does not hold``, ``not run``.
     correction : str
-        The precise statement, where the paper's differs.
+        The precise statement, where the paper's differs; for ``not run``, why.
     tolerance : str
         What "holds" was tested against.
     summary : str
@@ -45,10 +50,20 @@ class Verdict:
     tolerance: str = ""
     summary: str = ""
     figures: list = field(default_factory=list)
+    quick: bool = False
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+    @classmethod
+    def not_run(cls, claim: str, paper: str, reason: str) -> "Verdict":
+        """The verdict of a check that could not evaluate its claim."""
+        return cls(claim=claim, paper=paper, measured={"not_run": reason}, verdict=NOT_RUN, correction=reason,
+                   summary="not computed")
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.claim!r}: {self.verdict}{' (quick)' if self.quick else ''})"
 
     def to_json(self) -> dict:
         return _jsonable(asdict(self))
@@ -108,15 +123,27 @@ def _short(measured: dict, width: int) -> str:
 
 
 def table(verdicts: list[Verdict], width: int = 110) -> str:
-    """Plain-text table: claim, paper's statement, measured numbers, verdict."""
+    """Plain-text table: claim, paper's statement, measured numbers, verdict.
+
+    Reduced-scale (quick) verdicts carry a banner and a ``quick`` label on
+    every line; a check that did not run says so and why.
+    """
     lines = []
+    quick = any(v.quick for v in verdicts)
+    if quick:
+        lines += [QUICK_BANNER, ""]
     for v in verdicts:
-        lines.append(f"[{v.verdict}] {v.claim}")
+        label = f"quick | {v.verdict}" if v.quick else v.verdict
+        lines.append(f"[{label}] {v.claim}")
         lines.append(f"    paper:    {v.paper}")
+        if v.verdict == NOT_RUN:
+            lines.append(f"    why:      {v.correction}")
+            continue
         lines.append(f"    measured: {v.summary or _short(v.measured, width)}")
         if v.correction:
             lines.append(f"    precise:  {v.correction}")
     counts = {k: sum(v.verdict == k for v in verdicts) for k in VERDICTS}
     lines.append("")
-    lines.append(", ".join(f"{n} {k}" for k, n in counts.items()))
+    lines.append(", ".join(f"{n} {k}" for k, n in counts.items() if n or k != NOT_RUN)
+                 + (" (quick mode: smoke test)" if quick else ""))
     return "\n".join(lines)

@@ -17,6 +17,7 @@ import argparse
 import math
 import os
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -121,59 +122,75 @@ def _grid(text: str):
 def _add_form_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("form", nargs="?", default=None, help="catalogue name (e.g. pitchfork); omit with --map")
     p.add_argument("--map", help='a user map, e.g. "g*h - h**3"')
-    p.add_argument("--state", default="h", help="state names for --map (default h; e.g. 'x y')")
-    p.add_argument("--param", default="g", help="parameter name for --map (default g)")
+    p.add_argument("--state", default="h", help="state names for --map (e.g. 'x y')")
+    p.add_argument("--param", default="g", help="parameter name for --map")
+
+
+_HELP = argparse.ArgumentDefaultsHelpFormatter
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="nfsntk", description="state-space NTK near bifurcations")
+    from . import CHECKS
+
+    parser = _Parser(prog="nfsntk", description="state-space NTK near bifurcations (Hazelden & Shea-Brown, "
+                                                "arXiv:2605.12763)")
     sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("derive", help="print the symbolic derivations for a form")
+    d = sub.add_parser("derive", help="print the symbolic derivations for a form", formatter_class=_HELP)
     _add_form_args(d)
-    d.add_argument("--order", type=_int_flag(1, 9), default=3,
-                   help="highest power of h0 in the series, 1..9 (default 3)")
+    d.add_argument("--order", type=_int_flag(1, 9), default=3, help="highest power of h0 in the series, 1..9")
     d.add_argument("--latex", action="store_true", help="print expressions as LaTeX")
     d.add_argument("--all", action="store_true", help="derive every catalogue form")
-    s = sub.add_parser("sweep", help="||sNTK_g|| over a g-grid and a uniform IC ensemble")
+    s = sub.add_parser("sweep", help="||sNTK_g|| over a g-grid and a uniform IC ensemble", formatter_class=_HELP)
     _add_form_args(s)
     s.add_argument("--g", required=True, help="grid START:STOP:N")
-    s.add_argument("--T", type=_int_flag(1, 10**12), default=30, help="horizon (default 30)")
-    s.add_argument("--ic-range", type=_positive_float_flag(), default=0.1,
-                   help="ICs uniform on [-A, A] (default 0.1)")
-    s.add_argument("--samples", type=_int_flag(1), default=10_000, help="ensemble size B (default 10000)")
-    s.add_argument("--seed", type=_int_flag(0), default=0, help="seed of the ensemble, >= 0 (default 0)")
+    s.add_argument("--T", type=_int_flag(1, 10**12), default=30, help="horizon")
+    s.add_argument("--ic-range", type=_positive_float_flag(), default=0.1, help="ICs uniform on [-A, A]")
+    s.add_argument("--samples", type=_int_flag(1), default=10_000, help="ensemble size B")
+    s.add_argument("--seed", type=_int_flag(0), default=0, help="seed of the ensemble, >= 0")
     s.add_argument("--escape-radius", type=_positive_float_flag(), default=None,
-                   help="default numerics.DEFAULT_ESCAPE_RADIUS")
+                   help="None: numerics.DEFAULT_ESCAPE_RADIUS")
     s.add_argument("--csv", help="write g, norm, log_norm, mean, escaped to this CSV")
     s.add_argument("--png", help="write the amplification curve to this PNG")
-    f = sub.add_parser("figure2", help="reproduce the paper's figure 2")
-    f.add_argument("--out", default="figs", help="output folder (default figs)")
-    f.add_argument("--samples", type=_int_flag(1), default=10_000, help="ensemble size (default 10000)")
-    f.add_argument("--points", type=_int_flag(2, _MAX_GRID), default=401,
-                   help="g-grid points on [0.5, 1.5] (default 401)")
-    tr = sub.add_parser("train", help="train the student-teacher RNN (paper scale by default) and save the record")
+    f = sub.add_parser("figure2", help="reproduce the paper's figure 2", formatter_class=_HELP)
+    f.add_argument("--out", default="figs", help="output folder")
+    f.add_argument("--samples", type=_int_flag(1), default=10_000, help="ensemble size")
+    f.add_argument("--points", type=_int_flag(2, _MAX_GRID), default=401, help="g-grid points on [0.5, 1.5]")
+    tr = sub.add_parser("train", help="train the student-teacher RNN (paper scale by default) and save the record",
+                        formatter_class=_HELP)
     tr.add_argument("--config", choices=["paper", "symmetric"], default="paper")
     tr.add_argument("--steps", type=_int_flag(1), default=35_000)
-    tr.add_argument("--N", type=_int_flag(2, 4096), default=64)
+    tr.add_argument("--N", type=_int_flag(2, 4096), default=64, help="neurons")
+    tr.add_argument("--B", type=_int_flag(2), default=256, help="batch size")
+    tr.add_argument("--T", type=_int_flag(1, 10_000), default=25, help="unrolled time steps")
+    tr.add_argument("--lr", type=_positive_float_flag(), default=5e-3, help="learning rate")
     tr.add_argument("--seed", type=_int_flag(0), default=0)
-    tr.add_argument("--record-every", type=_int_flag(1), default=100)
+    tr.add_argument("--record-every", type=_int_flag(1), default=100, help="steps between records")
     tr.add_argument("--optimizer", choices=["sgd", "natural"], default="sgd",
                     help="plain SGD or the low-rank natural gradient (app. C.1)")
-    tr.add_argument("--rank", type=_int_flag(1), default=1, help="natural-gradient rank k (default 1)")
-    tr.add_argument("--refresh", type=_int_flag(1), default=10,
-                    help="natural-gradient refresh period in steps (default 10)")
-    tr.add_argument("--out", default=None,
-                    help="record path without suffix (default <check output>/runs/CONFIG[_natural[_rankK]])")
+    tr.add_argument("--rank", type=_int_flag(1), default=1, help="natural-gradient rank k")
+    tr.add_argument("--refresh", type=_int_flag(1), default=10, help="natural-gradient refresh period in steps")
+    tr.add_argument("--out", default=None, help="output folder; the record goes to OUT/runs/<name by its settings> "
+                                                "(None: $NFSNTK_OUT or out/paper_checks)")
+    tr.add_argument("--retrain", action="store_true", help="train again even if the record exists (overwrites it)")
     x = sub.add_parser("crosscheck", help="figure 1E vs 2B: the restricted sNTK along the learned critical "
-                                          "direction vs the matched normal form, from saved training records")
-    x.add_argument("--out", default=None, help="folder holding runs/paper.npz and runs/symmetric.npz, and for the "
-                                               "outputs (default $NFSNTK_OUT or out/paper_checks)")
-    x.add_argument("--quick", action="store_true", help="use the reduced records (runs/*_quick.npz)")
-    x.add_argument("--train", action="store_true", help="train missing records first (paper scale: ~15 min each)")
-    c = sub.add_parser("check", help="run the paper checks and print the table")
-    c.add_argument("--out", default=None, help="output folder (default $NFSNTK_OUT or out/paper_checks)")
-    c.add_argument("--quick", action="store_true", help="reduced ensembles and grids")
-    c.add_argument("--only", nargs="+", help="run only these checks")
+                                          "direction vs the matched normal form, from saved training records",
+                       formatter_class=_HELP)
+    x.add_argument("--out", default=None, help="folder whose runs/ holds the records, and for the outputs "
+                                               "(None: $NFSNTK_OUT or out/paper_checks)")
+    x.add_argument("--quick", action="store_true", help="use the reduced (N = 16) records")
+    x.add_argument("--train", action="store_true", help="train missing records first (paper scale: ~6 min each)")
+    c = sub.add_parser("check", help="run the paper checks and print the table", formatter_class=_HELP,
+                       description="Prints the plan (records present, to train, estimated times), trains what is "
+                                   "missing in parallel worker processes (resuming checkpoints), runs the checks and "
+                                   f"prints the table. Checks: {', '.join(CHECKS)}.")
+    c.add_argument("--out", default=None, help="output folder (None: $NFSNTK_OUT or out/paper_checks)")
+    c.add_argument("--quick", action="store_true", help="reduced-scale smoke test (N = 16 networks, small ensembles)")
+    c.add_argument("--only", nargs="+", choices=CHECKS, metavar="CHECK", help=f"run only these: {', '.join(CHECKS)}")
+    c.add_argument("--workers", type=_int_flag(1, 256), default=None,
+                   help="worker processes (None: one per CPU available)")
+    c.add_argument("--no-train", action="store_true", help="train nothing; checks whose records are missing say "
+                                                         "'not run' and name the command that makes them")
+    c.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     return parser
 
 
@@ -221,47 +238,71 @@ def _figure2(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from numerics.rnn import TrainConfig, train
+    import signal
 
-    from ._verdict import output_dir
+    from numerics.rnn import TrainConfig, TrainingInterrupted, record_name, train
 
-    cfg = TrainConfig(config=args.config, steps=args.steps, N=args.N, seed=args.seed,
+    from ._runs import checkpoint_path
+    from ._verdict import output_dir, output_path
+
+    cfg = TrainConfig(config=args.config, steps=args.steps, N=args.N, B=args.B, T=args.T, lr=args.lr, seed=args.seed,
                       record_every=args.record_every, optimizer=args.optimizer, ng_rank=args.rank,
                       ng_refresh=args.refresh)
-    # the names the figure-1 and figure-4 checks read
-    name = args.config
-    if args.optimizer == "natural":
-        name += "_natural" + (f"_rank{args.rank}" if args.rank > 1 else "")
-    path = Path(args.out) if args.out else output_dir() / "runs" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rec = train(cfg, progress=True)
+    runs = output_path(args.out) / "runs"
+    name = record_name(cfg)
+    path = runs / name
+    if (runs / f"{name}.npz").exists() and not args.retrain:
+        print(f"the record {runs / name}.npz exists (same settings); nothing to do - pass --retrain to train it again")
+        return
+    runs = output_dir(args.out) / "runs"
+    stop = []
+    # Ctrl-C asks the loop to stop at the next step with a checkpoint (a second one stops at once)
+    previous = signal.signal(signal.SIGINT, lambda *_: (stop.append(1), signal.signal(signal.SIGINT, previous)))
+    try:
+        rec = train(cfg, progress=True, checkpoint=checkpoint_path(runs.parent, name), should_stop=lambda: bool(stop))
+    except TrainingInterrupted as exc:
+        raise KeyboardInterrupt(f"{exc}; checkpoint kept in {runs} - rerun the same command to continue") from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
     print(f"wrote {rec.save(path)}; final loss {rec.loss[-1]:.4g}, stable rank {rec.stable_rank[-1]:.3g}")
 
 
 def _crosscheck(args: argparse.Namespace) -> None:
-    from . import fig1e_crosscheck, table, write_json
+    from . import fig1e_crosscheck, fig1_rnn_collapse, table, write_json
+    from ._runs import status
     from ._verdict import output_dir, output_path
 
     folder = output_path(args.out)
-    suffix = "_quick" if args.quick else ""
-    missing = [c for c in ("paper", "symmetric") if not (folder / "runs" / f"{c}{suffix}.npz").exists()]
+    specs = fig1_rnn_collapse.runs(args.quick)
+    missing = [f"{s.label} ({s.name})" for s in specs.values() if status(folder, s)[0] != "done"]
     if missing and not args.train:
-        raise ValueError(f"no saved record for {', '.join(missing)} in {folder / 'runs'}; train them with "
-                         f"`nfsntk train --config CONFIG` (or `nfsntk check`), or pass --train")
+        raise ValueError(f"no saved record for {'; '.join(missing)} in {folder / 'runs'}; make them with "
+                         f"`nfsntk check --only fig1_rnn_collapse{' --quick' if args.quick else ''}`, or pass --train")
     folder = output_dir(folder)
     verdicts = fig1e_crosscheck.run(folder, quick=args.quick)
+    for v in verdicts:
+        v.quick = args.quick
     write_json(verdicts, folder / "crosscheck.json")
     print(table(verdicts))
     print(f"\nJSON and figure in {folder}")
 
 
 def _check(args: argparse.Namespace) -> None:
-    from . import run_all, table
+    from . import plan, table, write_json
     from ._verdict import output_dir
 
-    verdicts = run_all(args.out, quick=args.quick, only=args.only)
+    the_plan = plan(args.out, quick=args.quick, only=args.only, workers=args.workers, train_missing=not args.no_train)
+    print(the_plan.describe(), flush=True)
+    if args.dry_run:
+        return
+    start = time.perf_counter()
+    verdicts = the_plan.execute(progress=True)
+    folder = output_dir(args.out)
+    write_json(verdicts, folder / "verdicts.json")
+    (folder / "verdicts.txt").write_text(table(verdicts) + "\n")
+    print()
     print(table(verdicts))
-    print(f"\nJSON and figures in {output_dir(args.out)}")
+    print(f"\nJSON and figures in {folder}; took {(time.perf_counter() - start) / 60:.1f} min")
 
 
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None) -> None:
@@ -273,7 +314,7 @@ def _failure(exc: BaseException) -> tuple[int, str]:
     import numpy as np
 
     if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED, "interrupted"
+        return EXIT_INTERRUPTED, "interrupted" + (f": {exc}" if str(exc) else "")
     if isinstance(exc, (ArithmeticError, np.linalg.LinAlgError)):
         return EXIT_NUMERICAL, f"numerical failure: {exc}"
     if isinstance(exc, MemoryError):

@@ -5,51 +5,40 @@ bifurcation, a pitchfork (as in panel G), which coincides with a sudden drop
 in loss (panel A) ... At the first bifurcation, this rank collapses sharply to
 one, before expanding again later in training during further bifurcations."
 
-Training records are read from ``<out>/runs/<config>.npz`` when present and
-otherwise trained and saved there (paper scale: 35 000 SGD steps, N = 64,
-B = 256, T = 25, ≈ 12 min per configuration on 2 cores; ``quick`` trains a
-reduced N = 16, 4000-step run instead).
+Training records are read from ``<out>/runs/`` (named by their settings,
+:mod:`paper_checks._runs`) when present and otherwise trained and saved there
+(paper scale: 35 000 SGD steps, N = 64, B = 256, T = 25, ≈ 6 min per
+configuration on one core; ``quick`` trains a reduced N = 16, 4000-step run).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 
 from numerics.rnn import (RNN, TrainConfig, TrainingRecord, bifurcation_events, forward, median_filter,
                           track_fixed_points, train)
 
+from ._runs import RunSpec, obtain
 from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict, save_figure
 
 QUICK = dict(N=16, steps=4000, record_every=100, B=128, diag_batch=32, fixed_point_seeds=20, lr=2e-2)
 
 
-def cached_run(path: Path, cfg: TrainConfig, setup: Callable[[], dict] | None = None) -> TrainingRecord:
-    """The record saved at ``path`` if it was made with ``cfg``; else ``train(cfg, **setup())``, saved there.
-
-    A stored record made with a different configuration is not reused but
-    retrained, so a check never reads a stale run.  ``setup`` supplies
-    ``teacher`` / ``student`` and is only called when training.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.with_suffix(".npz").exists():
-        rec = TrainingRecord.load(path)
-        if rec.config == cfg:
-            return rec
-    rec = train(cfg, **(setup() if setup is not None else {}))
-    rec.save(path)
-    return rec
+def runs(quick: bool = False) -> dict[str, RunSpec]:
+    """The two training runs of figure 1 (also figure 1E's, and figure 4's SGD baseline)."""
+    base = QUICK if quick else {}
+    return {
+        "paper": RunSpec("figure 1/1E/4: paper-faithful SGD (W and b, Xavier biases)",
+                         TrainConfig(config="paper", **base), check="fig1_rnn_collapse"),
+        "symmetric": RunSpec("figure 1/1E: symmetric control (b = 0, mirrored batches)",
+                             TrainConfig(config="symmetric", **base), check="fig1_rnn_collapse"),
+    }
 
 
-def load_or_train(out_dir: Path, config: str, quick: bool, variant: str = "", **overrides) -> TrainingRecord:
-    """The record ``<out>/runs/<config>[_<variant>][_quick].npz`` (:func:`cached_run`).
-
-    ``overrides`` change the (paper-scale or ``QUICK``) configuration, e.g. the optimiser.
-    """
-    path = out_dir / "runs" / f"{config}{'_' + variant if variant else ''}{'_quick' if quick else ''}"
-    return cached_run(path, TrainConfig(config=config, **{**(QUICK if quick else {}), **overrides}))
+def records(out_dir: Path, quick: bool = False, train_missing: bool = True) -> dict[str, TrainingRecord]:
+    """The records of :func:`runs`, loaded (or trained when missing and allowed)."""
+    return {name: obtain(out_dir, spec, train_missing=train_missing) for name, spec in runs(quick).items()}
 
 
 def _bifurcation_summary(bif) -> dict:
@@ -150,8 +139,18 @@ def rec_every(rec: TrainingRecord) -> int:
     return int(rec.steps[1] - rec.steps[0]) if len(rec.steps) > 1 else 1
 
 
-def run(out_dir: Path, quick: bool = False) -> list[Verdict]:
-    recs = {c: load_or_train(out_dir, c, quick) for c in ("paper", "symmetric")}
+CLAIMS = {
+    "fig1: first bifurcation is a pitchfork with a loss drop":
+        "The dashed line ... marks the first learned bifurcation, a pitchfork, which coincides with a sudden drop in "
+        "loss (sec. 2, fig. 1A, G)",
+    "fig1: sNTK rank collapses to ~1 at the first bifurcation":
+        "At the first bifurcation, this rank collapses sharply to one, before expanding again later in training "
+        "during further bifurcations (sec. 2, fig. 1B)",
+}
+
+
+def run(out_dir: Path, quick: bool = False, train_missing: bool = True) -> list[Verdict]:
+    recs = records(out_dir, quick, train_missing)
     stats = {c: analyse(r) for c, r in recs.items()}
     png = _figure(recs, stats, out_dir)
     verdicts = []
@@ -185,9 +184,8 @@ def run(out_dir: Path, quick: bool = False) -> list[Verdict]:
         verdict = FAILS
         correction = f"{story('paper')}. {story('symmetric')}."
     verdicts.append(Verdict(
-        claim="fig1: first bifurcation is a pitchfork with a loss drop",
-        paper="The dashed line ... marks the first learned bifurcation, a pitchfork, which coincides with a "
-              "sudden drop in loss (sec. 2, fig. 1A, G)",
+        claim=(claim := "fig1: first bifurcation is a pitchfork with a loss drop"),
+        paper=CLAIMS[claim],
         measured={"paper": p, "symmetric": s, "scale": scale},
         verdict=verdict,
         correction=correction,
@@ -214,9 +212,8 @@ def run(out_dir: Path, quick: bool = False) -> list[Verdict]:
                           f"~{p['lambda_max_before']:.2g}) and re-expands at the bifurcation itself "
                           f"({p['stable_rank_last_before']:.3g} -> up to {p['stable_rank_max_after']:.3g})")
     verdicts.append(Verdict(
-        claim="fig1: sNTK rank collapses to ~1 at the first bifurcation",
-        paper="At the first bifurcation, this rank collapses sharply to one, before expanding again later in "
-              "training during further bifurcations (sec. 2, fig. 1B)",
+        claim=(claim := "fig1: sNTK rank collapses to ~1 at the first bifurcation"),
+        paper=CLAIMS[claim],
         measured={c: {k: st.get(k) for k in ("stable_rank_before", "stable_rank_last_before", "stable_rank_after",
                                               "stable_rank_max_after", "rank_below_1.2_from_step",
                                               "lambda_max_before")}

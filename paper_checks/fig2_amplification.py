@@ -38,7 +38,7 @@ def _peak(res: numerics.SweepResult) -> dict:
     }
 
 
-def run(out_dir: Path, quick: bool = False) -> list[Verdict]:
+def run(out_dir: Path, quick: bool = False, train_missing: bool = True) -> list[Verdict]:
     samples, points = (2000, 101) if quick else (10_000, 401)
     # The saddle node escapes entirely well below g*; that is recorded in
     # result.escaped and reported below, so the per-call warning is noise here.

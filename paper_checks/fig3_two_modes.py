@@ -35,8 +35,8 @@ import numpy as np
 
 from numerics.rnn import TrainConfig, TrainingRecord, build_two_mode_teacher, stable_student
 
+from ._runs import RunSpec, obtain
 from ._verdict import FAILS, HOLDS, Verdict, save_figure
-from .fig1_rnn_collapse import cached_run
 
 PAPER = dict(N=64, B=256, T=25, steps=10_000, lr=1e-2, record_every=50)
 QUICK = dict(N=16, B=64, T=25, steps=8000, lr=2e-2, record_every=50)
@@ -47,23 +47,28 @@ TOLERANCE = (30.0, 300.0)  # "roughly two orders of magnitude"
 CLAIM = "fig3: the second unstable mode is learned ~100x more slowly than the first"
 
 
-def runs(quick: bool) -> dict[str, dict]:
-    """The optimiser settings compared (name -> TrainConfig overrides)."""
+def _overrides(quick: bool) -> dict[str, dict]:
     lr = (QUICK if quick else PAPER)["lr"]
     return {"SGD": {}, "natural rank 2": dict(optimizer="natural", ng_rank=2),
             "natural rank 2, damping 0.1/lr": dict(optimizer="natural", ng_rank=2, ng_damping=0.1 / lr)}
 
 
-def load_or_train(out_dir: Path, name: str, overrides: dict, quick: bool) -> TrainingRecord:
-    """The record of one run of :func:`runs` (``<out>/runs/two_modes_<name>[_quick].npz``, :func:`cached_run`)."""
-    slug = "two_modes_" + name.replace(" ", "_").replace(",", "").replace("/", "_").replace(".", "")
-    cfg = TrainConfig(config="symmetric", diagnostics="loss", **(QUICK if quick else PAPER), **overrides)
+def runs(quick: bool = False) -> dict[str, RunSpec]:
+    """The optimiser settings compared, each a run of a stable student learning the two-mode teacher."""
+    return {name: RunSpec(f"figure 3: two unstable modes, {name}",
+                          TrainConfig(config="symmetric", diagnostics="loss", **(QUICK if quick else PAPER), **o),
+                          setup="two_mode", check="fig3_two_modes")
+            for name, o in _overrides(quick).items()}
 
-    def setup() -> dict:
-        return {"teacher": build_two_mode_teacher(cfg.N, R, seed=cfg.seed).net,
-                "student": stable_student(cfg.N, RADIUS, seed=cfg.seed + 1)}
 
-    return cached_run(out_dir / "runs" / f"{slug}{'_quick' if quick else ''}", cfg, setup)
+def setup(cfg: TrainConfig) -> dict:
+    """Who trains whom in figure 3: the two-mode teacher and a stable student (:data:`RADIUS`)."""
+    return {"teacher": build_two_mode_teacher(cfg.N, R, seed=cfg.seed).net,
+            "student": stable_student(cfg.N, RADIUS, seed=cfg.seed + 1)}
+
+
+def records(out_dir: Path, quick: bool = False, train_missing: bool = True) -> dict[str, TrainingRecord]:
+    return {name: obtain(out_dir, spec, train_missing=train_missing) for name, spec in runs(quick).items()}
 
 
 def teacher_eigenvalues(cfg: TrainConfig) -> np.ndarray:
@@ -148,8 +153,12 @@ def _describe(name: str, t: dict) -> str:
             f"({ratio}); near teacher from {t['mode1_near_teacher_step']} / {t['mode2_near_teacher_step']}")
 
 
-def run(out_dir: Path, quick: bool = False) -> list[Verdict]:
-    recs = {name: load_or_train(out_dir, name, o, quick) for name, o in runs(quick).items()}
+CLAIMS = {CLAIM: "learning the second unstable mode requires roughly two orders of magnitude more iterations "
+                 "(app. C, fig. 3)"}
+
+
+def run(out_dir: Path, quick: bool = False, train_missing: bool = True) -> list[Verdict]:
+    recs = records(out_dir, quick, train_missing)
     teacher_eigs = teacher_eigenvalues(recs["SGD"].config)
     times = {name: learning_times(rec, teacher_eigs) for name, rec in recs.items()}
     png = _figure(recs, teacher_eigs, out_dir)
@@ -175,8 +184,7 @@ def run(out_dir: Path, quick: bool = False) -> list[Verdict]:
                       "bifurcation")
     return [Verdict(
         claim=CLAIM,
-        paper="learning the second unstable mode requires roughly two orders of magnitude more iterations "
-              "(app. C, fig. 3)",
+        paper=CLAIMS[CLAIM],
         measured={"scale": scale, "teacher_eigenvalues": teacher_eigs.tolist(), "runs": times},
         verdict=HOLDS if holds else FAILS,
         correction=correction,

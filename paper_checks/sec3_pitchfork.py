@@ -12,6 +12,8 @@ series ||sNTK_g|| = M_2 L_T(g) + M_4 K_T(g) + O(a^6).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import sympy as sp
 
@@ -25,7 +27,7 @@ G_BELOW = (0.2, 0.5, 0.8, 0.9, 0.95, 0.99)
 RANGES = (0.05, 0.1)
 
 
-def run(quick: bool = False) -> list[Verdict]:
+def run(out_dir: Path | None = None, quick: bool = False, train_missing: bool = True) -> list[Verdict]:
     samples = 2000 if quick else 10_000
     form = nf.pitchfork()
     flip = nf.stability_flip()

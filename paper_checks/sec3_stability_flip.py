@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 from functools import lru_cache
 
 import mpmath
@@ -44,7 +45,7 @@ def _law(expr: sp.Expr, g: float, T: int) -> tuple[float, int]:
     return float(mpmath.log(abs(mpmath.mpf(str(value))))), int(sp.sign(value))
 
 
-def run(quick: bool = False) -> list[Verdict]:
+def run(out_dir: Path | None = None, quick: bool = False, train_missing: bool = True) -> list[Verdict]:
     horizons = HORIZONS[:2] if quick else HORIZONS
     form = nf.stability_flip()
     regimes = form.asymptotic_regimes()

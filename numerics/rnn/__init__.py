@@ -13,8 +13,8 @@ from ._derivatives import gradient, jvp, jvp_sqnorm, vjp
 from ._events import Event, bifurcation_events
 from ._fixed_points import RnnFixedPoint, find_fixed_points, multipliers
 from ._teacher import Teacher, build_teacher, build_two_mode_teacher, construct_W, stable_student
-from ._training import CONFIGS, TrainConfig, TrainingRecord, train
-from ._records import RecordError
+from ._training import CONFIGS, TrainConfig, TrainingInterrupted, TrainingRecord, train
+from ._records import RecordError, record_name
 from ._model import READOUT, RNN, embed, forward, loss, loss_cotangent
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
 from ._continuation import Branch, Chord, ContinuationPoint, SpecialPoint, continue_branch
@@ -33,7 +33,7 @@ __all__ = [
     "SntkOperator", "TraceEstimate", "stable_rank", "participation_ratio", "entropy_rank",
     "find_fixed_points", "RnnFixedPoint", "multipliers", "construct_W", "build_teacher", "Teacher",
     "build_two_mode_teacher", "stable_student",
-    "TrainConfig", "TrainingRecord", "RecordError", "train", "CONFIGS", "bifurcation_events", "Event",
+    "TrainConfig", "TrainingRecord", "RecordError", "TrainingInterrupted", "record_name", "train", "CONFIGS", "bifurcation_events", "Event",
     "critical_coefficients", "RnnCriticalCoefficients",
     "Chord", "continue_branch", "Branch", "ContinuationPoint", "SpecialPoint",
     "track_fixed_points", "FixedPointTracks", "LocatedBifurcation", "classify",

@@ -12,6 +12,8 @@ foreign file never loads silently into a default config or a wrong network.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -22,7 +24,7 @@ import numpy as np
 from ._config import TrainConfig
 from ._model import RNN
 
-__all__ = ["TrainingRecord", "RecordError"]
+__all__ = ["TrainingRecord", "RecordError", "record_files", "record_name"]
 
 _PER_RECORD = ("steps", "loss", "spectral_radius", "trace", "lambda_max", "stable_rank")
 
@@ -50,16 +52,21 @@ class TrainingRecord:
     batch_loss: list = field(default_factory=list)  # every step, on that step's training batch
 
     def save(self, path: str | Path) -> Path:
-        """npz with arrays + JSON sidecar with the config and fixed points."""
-        path = Path(path)
+        """npz with arrays + JSON sidecar with the config and fixed points, each written atomically.
+
+        ``path`` with or without ``.npz``; other dots in the name are kept.
+        """
+        npz, meta = record_files(path)
         optional = {k: v for k, v in (("teacher_W", self.teacher_W), ("x_diag", self.x_diag)) if v is not None}
-        np.savez_compressed(path.with_suffix(".npz"), steps=np.asarray(self.steps, np.int64), loss=self.loss,
-                            spectral_radius=self.spectral_radius, trace=self.trace, lambda_max=self.lambda_max,
-                            stable_rank=self.stable_rank, W=np.array(self.W), b=np.array(self.b),
-                            batch_loss=np.asarray(self.batch_loss, np.float64), **optional)
-        path.with_suffix(".json").write_text(json.dumps({"config": asdict(self.config),
-                                                         "fixed_points": self.fixed_points}, indent=1))
-        return path.with_suffix(".npz")
+        arrays = dict(steps=np.asarray(self.steps, np.int64), loss=self.loss, spectral_radius=self.spectral_radius,
+                      trace=self.trace, lambda_max=self.lambda_max, stable_rank=self.stable_rank,
+                      W=np.array(self.W), b=np.array(self.b), batch_loss=np.asarray(self.batch_loss, np.float64),
+                      **optional)
+        npz.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(npz, lambda fh: np.savez_compressed(fh, **arrays))
+        text = json.dumps({"config": asdict(self.config), "fixed_points": self.fixed_points}, indent=1)
+        _atomic_write(meta, lambda fh: fh.write(text.encode()))
+        return npz
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainingRecord":
@@ -73,8 +80,7 @@ class TrainingRecord:
             A file is truncated, not a record, or a field has the wrong type,
             shape or value; the message names the file and the field.
         """
-        path = Path(path)
-        npz, meta_path = path.with_suffix(".npz"), path.with_suffix(".json")
+        npz, meta_path = record_files(path)
         for p in (npz, meta_path):
             if not p.is_file():
                 raise FileNotFoundError(2, "no such training record (train it with `nfsntk train`)", str(p))
@@ -97,6 +103,56 @@ class TrainingRecord:
         last = f", final loss {self.loss[-1]:.4g}" if self.loss else ""
         return (f"TrainingRecord({c.config}, N={c.N}, {c.optimizer}, seed {c.seed}: {len(self.steps)} records, "
                 f"{span}{last})")
+
+
+def _slug(value: float) -> str:
+    return f"{value:g}".replace(".", "p").replace("+", "")
+
+
+def record_name(cfg: TrainConfig, variant: str = "") -> str:
+    """A file stem that spells what defines a run and ends in a hash of every setting.
+
+    ``{config}-{optimizer}[-rank{k}]-N{N}-s{steps}-lr{lr}-seed{seed}[-{variant}]-{hash}``, with
+    no dots (``lr0p005``), so different runs never share a file and the name
+    is readable in a listing.  ``variant`` names anything outside the config
+    that defines the run (e.g. another teacher).
+
+    Examples
+    --------
+    >>> from numerics.rnn import TrainConfig, record_name
+    >>> record_name(TrainConfig())[:35]
+    'paper-sgd-N64-s35000-lr0p005-seed0-'
+    """
+    import hashlib
+
+    if not isinstance(variant, str) or (variant and not variant.replace("_", "").isalnum()):
+        raise ValueError(f"variant must be letters, digits and '_', got {variant!r}")
+    opt = cfg.optimizer + (f"-rank{cfg.ng_rank}" if cfg.optimizer == "natural" else "")
+    digest = hashlib.sha256(json.dumps([asdict(cfg), variant], sort_keys=True).encode()).hexdigest()[:10]
+    parts = [cfg.config, opt, f"N{cfg.N}", f"s{cfg.steps}", f"lr{_slug(cfg.lr)}", f"seed{cfg.seed}"]
+    return "-".join(parts + ([variant] if variant else []) + [digest])
+
+
+def record_files(path: str | Path) -> tuple[Path, Path]:
+    """(``NAME.npz``, ``NAME.json``) for ``NAME``, ``NAME.npz`` or ``NAME.json`` (dots inside NAME are kept)."""
+    text = str(path)
+    for suffix in (".npz", ".json"):
+        if text.endswith(suffix):
+            text = text[: -len(suffix)]
+    return Path(text + ".npz"), Path(text + ".json")
+
+
+def _atomic_write(path: Path, write) -> None:
+    # A record is written whole or not at all: an interrupted save must not leave a truncated file
+    # that a later run would have to refuse.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _fail(path: Path, field_name: str, problem: str) -> RecordError:

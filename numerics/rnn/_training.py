@@ -24,19 +24,22 @@ Choices the paper leaves open:
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Callable
+
 import numpy as np
 
-from .._inputs import as_generator
+from .._inputs import as_generator, positive_int
 from ._config import CONFIGS, DIAGNOSTICS, OPTIMIZERS, TrainConfig, batch
 from ._derivatives import gradient
 from ._fixed_points import find_fixed_points
 from ._model import RNN, forward, loss
-from ._natural import LowRankNaturalGradient
 from ._operators import SntkOperator
+from ._checkpoint import _Checkpoint, natural_for
 from ._records import TrainingRecord
 from ._teacher import build_teacher
 
-__all__ = ["CONFIGS", "DIAGNOSTICS", "OPTIMIZERS", "TrainConfig", "TrainingRecord", "train"]
+__all__ = ["CONFIGS", "DIAGNOSTICS", "OPTIMIZERS", "TrainConfig", "TrainingRecord", "TrainingInterrupted", "train"]
 
 
 def _record(rec: TrainingRecord, step: int, net: RNN, teacher: RNN, x_diag: np.ndarray, cfg: TrainConfig,
@@ -64,8 +67,14 @@ def _record(rec: TrainingRecord, step: int, net: RNN, teacher: RNN, x_diag: np.n
                               "stable": fp.stable} for fp in fps])
 
 
+class TrainingInterrupted(Exception):
+    """Training stopped on request (``should_stop``); the last checkpoint holds its state."""
+
+
 def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = None,
-          student: RNN | None = None) -> TrainingRecord:
+          student: RNN | None = None, *, checkpoint: str | Path | None = None, checkpoint_every: int = 1000,
+          should_stop: Callable[[], bool] | None = None,
+          on_progress: Callable[[int], None] | None = None) -> TrainingRecord:
     """Train a student on the teacher's readout trajectories by plain SGD (``optimizer="sgd"``) or the
     rank-``ng_rank`` natural gradient (``"natural"``, :class:`LowRankNaturalGradient`, app. C.1).
 
@@ -74,49 +83,84 @@ def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = 
     given ``student`` (e.g. a checkpoint, or the initially stable student of
     figure 3) replaces the Xavier draw; the draw is still made, so the
     batches are the same either way.
+
+    Parameters
+    ----------
+    checkpoint : path, optional
+        Resumable training: every ``checkpoint_every`` steps (at a record) the
+        whole state -- weights, generator states, the natural gradient's
+        subspace, the record so far -- is written atomically to
+        ``checkpoint`` (``.npz`` + ``.json``).  If that file exists when
+        training starts, training continues from it, and the finished record
+        is bit-identical to an uninterrupted run.  It is deleted when the run
+        completes.
+    should_stop : callable, optional
+        Polled every step; when it returns True a checkpoint is written and
+        :class:`TrainingInterrupted` raised.
+    on_progress : callable, optional
+        Called with the number of steps done, every record.
     """
-    rng = as_generator(cfg.seed)
-    teacher = build_teacher(cfg.N, seed=rng).net if teacher is None else teacher
-    if teacher.N != cfg.N:
-        raise ValueError(f"teacher has N = {teacher.N}, config has N = {cfg.N}")
-    drawn = RNN.xavier(cfg.N, rng, bias=cfg.config == "paper")
-    student = drawn if student is None else student
-    if student.N != cfg.N:
-        raise ValueError(f"student has N = {student.N}, config has N = {cfg.N}")
-    if cfg.config == "symmetric" and np.any(student.b):
-        raise ValueError("the symmetric configuration keeps b = 0 (untrained); pass a student with b = 0")
-    W, b = student.W.copy(), student.b.copy()
-    x_diag = batch(rng, cfg, cfg.diag_batch + (cfg.diag_batch % 2))
-    x = batch(rng, cfg, cfg.B)
-    rec = TrainingRecord(cfg, teacher_W=teacher.W.copy(), x_diag=x_diag)
-    natural = None
-    if cfg.optimizer == "natural":
-        natural = LowRankNaturalGradient(rank=cfg.ng_rank, refresh=cfg.ng_refresh, iters=cfg.ng_iters,
-                                         damping=cfg.ng_damping, params=cfg.params,
-                                         rng=np.random.default_rng([cfg.seed, 1]))  # batches stay as in SGD
+    checkpoint_every = positive_int("checkpoint_every", checkpoint_every)
+    state = _Checkpoint.read(checkpoint, cfg) if checkpoint is not None else None
+    if state is not None:
+        if teacher is not None and not (np.array_equal(teacher.W, state.teacher.W)
+                                        and np.array_equal(teacher.b, state.teacher.b)):
+            raise ValueError(f"the checkpoint {checkpoint} was made with another teacher; delete it to start afresh")
+        rng, teacher, W, b, x, rec, natural, start = (state.rng, state.teacher, state.W, state.b, state.x,
+                                                      state.record, state.natural, state.step)
+    else:
+        rng = as_generator(cfg.seed)
+        teacher = build_teacher(cfg.N, seed=rng).net if teacher is None else teacher
+        if teacher.N != cfg.N:
+            raise ValueError(f"teacher has N = {teacher.N}, config has N = {cfg.N}")
+        drawn = RNN.xavier(cfg.N, rng, bias=cfg.config == "paper")
+        student = drawn if student is None else student
+        if student.N != cfg.N:
+            raise ValueError(f"student has N = {student.N}, config has N = {cfg.N}")
+        if cfg.config == "symmetric" and np.any(student.b):
+            raise ValueError("the symmetric configuration keeps b = 0 (untrained); pass a student with b = 0")
+        W, b = student.W.copy(), student.b.copy()
+        x_diag = batch(rng, cfg, cfg.diag_batch + (cfg.diag_batch % 2))
+        x = batch(rng, cfg, cfg.B)
+        rec = TrainingRecord(cfg, teacher_W=teacher.W.copy(), x_diag=x_diag)
+        natural = natural_for(cfg)
+        start = 0
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=cfg.steps, desc=f"train {cfg.config}", disable=progress is False, delay=0 if progress else 1.0,
-               leave=False)
-    for step in range(cfg.steps + 1):
-        net = RNN(W, b)
-        if step % cfg.record_every == 0 or step == cfg.steps:
-            _record(rec, step, net, teacher, x_diag, cfg, rng)
-        if step == cfg.steps:
-            break
-        if cfg.resample:
-            x = batch(rng, cfg, cfg.B)
-        H = forward(net, x, cfg.T)
-        target = forward(teacher, x, cfg.T)[:, :, :2]
-        rec.batch_loss.append(loss(H, target))
-        gW, gb = gradient(net, H, target)
-        if not (np.all(np.isfinite(gW)) and np.all(np.isfinite(gb))):
-            raise FloatingPointError(f"non-finite gradient at step {step}; lower lr (now {cfg.lr})")
-        g = np.concatenate([gW.ravel(), gb]) if cfg.params == "Wb" else gW.ravel()
-        d = -cfg.lr * g if natural is None else natural.step(net, x, cfg.T, g, cfg.lr)
-        W = W + d[: cfg.N * cfg.N].reshape(cfg.N, cfg.N)
-        if cfg.params == "Wb":
-            b = b + d[cfg.N * cfg.N:]
-        bar.update(1)
-    bar.close()
+    bar = tqdm(total=cfg.steps, initial=start, desc=f"train {cfg.config}", disable=progress is False,
+               delay=0 if progress else 1.0, leave=False)
+    try:
+        for step in range(start, cfg.steps + 1):
+            net = RNN(W, b)
+            if step % cfg.record_every == 0 or step == cfg.steps:
+                if not (state is not None and step == start):  # a resumed run has recorded its first step
+                    _record(rec, step, net, teacher, rec.x_diag, cfg, rng)
+                if on_progress is not None:
+                    on_progress(step)
+                if checkpoint is not None and step % checkpoint_every == 0 and step not in (start, cfg.steps):
+                    _Checkpoint(cfg, step, rng, teacher, W, b, x, rec, natural).write(checkpoint)
+            if step == cfg.steps:
+                break
+            if should_stop is not None and should_stop():
+                if checkpoint is not None:
+                    _Checkpoint(cfg, step, rng, teacher, W, b, x, rec, natural).write(checkpoint)
+                raise TrainingInterrupted(f"stopped at step {step} of {cfg.steps}")
+            if cfg.resample:
+                x = batch(rng, cfg, cfg.B)
+            H = forward(net, x, cfg.T)
+            target = forward(teacher, x, cfg.T)[:, :, :2]
+            rec.batch_loss.append(loss(H, target))
+            gW, gb = gradient(net, H, target)
+            if not (np.all(np.isfinite(gW)) and np.all(np.isfinite(gb))):
+                raise FloatingPointError(f"non-finite gradient at step {step}; lower lr (now {cfg.lr})")
+            g = np.concatenate([gW.ravel(), gb]) if cfg.params == "Wb" else gW.ravel()
+            d = -cfg.lr * g if natural is None else natural.step(net, x, cfg.T, g, cfg.lr)
+            W = W + d[: cfg.N * cfg.N].reshape(cfg.N, cfg.N)
+            if cfg.params == "Wb":
+                b = b + d[cfg.N * cfg.N:]
+            bar.update(1)
+    finally:
+        bar.close()
+    if checkpoint is not None:
+        _Checkpoint.remove(checkpoint)
     return rec

@@ -1,0 +1,122 @@
+"""The complete state of a training run, written so that resuming reproduces an uninterrupted run bit for bit.
+
+What must be restored exactly: the weights, the current batch, the one
+generator that draws batches and diagnostic probes (its bit-generator state),
+the natural gradient's warm-started subspace, eigenvalues, step counter and
+generator, the teacher, and the record so far.  Arrays go to ``.npz``
+(float64, exact), the rest to ``.json`` (generator states are integers).  Both
+files are written to temporary names and renamed, the JSON last, so a
+checkpoint is either complete or absent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ._config import TrainConfig
+from ._model import RNN
+from ._natural import LowRankNaturalGradient
+from ._records import RecordError, TrainingRecord, _atomic_write
+
+_PER_RECORD = ("steps", "loss", "spectral_radius", "trace", "lambda_max", "stable_rank")
+
+
+def _paths(path: str | Path) -> tuple[Path, Path]:
+    # appended, not with_suffix: a stem may itself contain dots
+    return Path(f"{path}.npz"), Path(f"{path}.json")
+
+
+def natural_for(cfg: TrainConfig) -> LowRankNaturalGradient | None:
+    """The natural-gradient optimiser a config asks for (None for SGD), in its initial state."""
+    if cfg.optimizer != "natural":
+        return None
+    return LowRankNaturalGradient(rank=cfg.ng_rank, refresh=cfg.ng_refresh, iters=cfg.ng_iters,
+                                  damping=cfg.ng_damping, params=cfg.params,
+                                  rng=np.random.default_rng([cfg.seed, 1]))  # batches stay as in SGD
+
+
+@dataclass
+class _Checkpoint:
+    config: TrainConfig
+    step: int
+    rng: np.random.Generator
+    teacher: RNN
+    W: np.ndarray
+    b: np.ndarray
+    x: np.ndarray
+    record: TrainingRecord
+    natural: LowRankNaturalGradient | None
+
+    def write(self, path: str | Path) -> None:
+        npz, meta = _paths(path)
+        rec, nat = self.record, self.natural
+        arrays = dict(W=self.W, b=self.b, x=self.x, teacher_W=self.teacher.W, teacher_b=self.teacher.b,
+                      x_diag=rec.x_diag, rec_W=np.array(rec.W), rec_b=np.array(rec.b),
+                      batch_loss=np.asarray(rec.batch_loss, np.float64),
+                      **{f"rec_{k}": np.asarray(getattr(rec, k), np.float64) for k in _PER_RECORD})
+        natural = None
+        if nat is not None:
+            natural = {"steps": nat._steps, "rng": nat._gen.bit_generator.state}
+            if nat.U is not None:
+                arrays.update(nat_U=nat.U, nat_eigenvalues=nat.eigenvalues)
+        info = {"format": 1, "config": asdict(self.config), "step": self.step, "rng": self.rng.bit_generator.state,
+                "natural": natural, "fixed_points": rec.fixed_points}
+        npz.parent.mkdir(parents=True, exist_ok=True)
+        meta.unlink(missing_ok=True)  # the arrays and their description change together
+        _atomic_write(npz, lambda fh: np.savez(fh, **arrays))
+        _atomic_write(meta, lambda fh: fh.write(json.dumps(info).encode()))
+
+    @classmethod
+    def read(cls, path: str | Path, cfg: TrainConfig) -> "_Checkpoint | None":
+        """The checkpoint at ``path`` for ``cfg``, or None if there is none."""
+        npz, meta = _paths(path)
+        if not (npz.is_file() and meta.is_file()):
+            return None
+        try:
+            info = json.loads(meta.read_text())
+            with np.load(npz, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            saved = TrainConfig(**info["config"])
+        except Exception as exc:  # any damage: the checkpoint cannot be trusted
+            raise RecordError(f"{meta}: unreadable training checkpoint ({type(exc).__name__}: {exc}); delete "
+                              f"{npz.name} and {meta.name} to start the run afresh") from None
+        if saved != cfg:
+            raise RecordError(f"{meta}: the checkpoint belongs to another configuration; delete it to start afresh")
+        rng = np.random.default_rng()
+        rng.bit_generator.state = info["rng"]
+        rec = TrainingRecord(cfg, teacher_W=arrays["teacher_W"], x_diag=arrays["x_diag"])
+        for k in _PER_RECORD:
+            setattr(rec, k, arrays[f"rec_{k}"].tolist())
+        rec.steps = [int(s) for s in rec.steps]
+        rec.W, rec.b = list(arrays["rec_W"]), list(arrays["rec_b"])
+        rec.batch_loss = arrays["batch_loss"].tolist()
+        rec.fixed_points = info["fixed_points"]
+        natural = None
+        if info["natural"] is not None:
+            natural = natural_for(cfg)
+            natural._steps = int(info["natural"]["steps"])
+            natural._gen.bit_generator.state = info["natural"]["rng"]
+            if "nat_U" in arrays:
+                natural.U, natural.eigenvalues = arrays["nat_U"], arrays["nat_eigenvalues"]
+        teacher = RNN(arrays["teacher_W"], arrays["teacher_b"])
+        return cls(cfg, int(info["step"]), rng, teacher, arrays["W"], arrays["b"], arrays["x"], rec, natural)
+
+    @staticmethod
+    def remove(path: str | Path) -> None:
+        for p in _paths(path):
+            p.unlink(missing_ok=True)
+
+    @staticmethod
+    def progress(path: str | Path) -> int | None:
+        """The step a checkpoint at ``path`` would resume from, without loading it (None if absent)."""
+        _, meta = _paths(path)
+        if not meta.is_file():
+            return None
+        try:
+            return int(json.loads(meta.read_text())["step"])
+        except (ValueError, KeyError, TypeError):
+            return None
