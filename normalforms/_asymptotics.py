@@ -26,6 +26,7 @@ from ._exppoly import ExpPoly
 from ._form import NormalForm
 from ._series import _taylor_coefficients
 from ._symbols import T_SYMBOL
+from ._repr import short_repr
 
 __all__ = ["Regime", "AsymptoticRegimes", "asymptotic_regimes", "linear_law"]
 
@@ -42,6 +43,7 @@ def linear_law(x: sp.Expr = _X) -> tuple[ExpPoly, sp.Expr]:
     return generic, sp.factor(at_one)
 
 
+@short_repr("condition", "leading")
 @dataclass(frozen=True)
 class Regime:
     """One large-T regime of the linear law.
@@ -74,9 +76,10 @@ class Regime:
         return f"{self.condition}:  L_T ~ {self.leading}   (ratio -> {self.ratio_limit}; correction {self.correction})"
 
 
+@short_repr("form", "prefactor", "multiplier")
 @dataclass(frozen=True)
 class AsymptoticRegimes:
-    """The three regimes of ||sNTK_g|| = prefactor * L_T(lambda^2)."""
+    r"""The three regimes of :math:`\|\mathrm{sNTK}_g\| = \text{prefactor} \cdot L_T(\lambda^2)`."""
 
     form: NormalForm
     prefactor: sp.Expr
@@ -101,7 +104,7 @@ def _back(expr: sp.Expr, x_value: sp.Expr) -> sp.Expr:
 
 
 def asymptotic_regimes(form: NormalForm, ensemble: Any = None) -> AsymptoticRegimes:
-    r"""Derive the large-T behaviour of the linear law for |lambda| <, =, > 1.
+    r"""Derive the large-T behaviour of the linear law for :math:`|\lambda|` <, =, > 1.
 
     Returns the limit (1 + x)/(1 - x)^3 for x < 1, the leading term T^3/3 at
     x = 1 (relative error 3/(2T) + 1/(2T^2)), and T^2 x^T/(x - 1) for x > 1,

@@ -40,6 +40,7 @@ import sympy as sp
 from ._fixed_points import FixedPointBranch, _intervals, _is_complex, fixed_points
 from ._form import NormalForm, _to_exact
 from ._parse import as_expression
+from ._repr import short_repr
 
 __all__ = [
     "Bifurcation",
@@ -245,6 +246,7 @@ def _as_point(form: NormalForm, point: Any) -> tuple:
 
 
 # ----------------------------------------------------------------- detection
+@short_repr("form", "kind", "parameter_value", "point", "multiplier", "coefficients", "criticality")
 @dataclass(frozen=True)
 class Bifurcation:
     """A codimension-one bifurcation of a fixed-point branch.

@@ -96,7 +96,7 @@ def transcritical() -> NormalForm:
 
 
 def neimark_sacker(cos_angle: Any = sp.Rational(3, 5), sin_angle: Any = sp.Rational(4, 5)) -> NormalForm:
-    r"""Supercritical Neimark-Sacker map z' = e^{i w} z (g - |z|^2), z = x + i y.
+    r"""Supercritical Neimark-Sacker map :math:`z' = e^{i w} z (g - |z|^2)`, z = x + i y.
 
     In real coordinates (x', y') = (g - x^2 - y^2) R(w) (x, y).  The origin
     has multipliers g e^{+-iw}, crossing the unit circle at g* = 1.  The

@@ -16,6 +16,7 @@ import sympy as sp
 from sympy.calculus.util import continuous_domain
 
 from ._form import NormalForm
+from ._repr import short_repr
 
 __all__ = ["FixedPointBranch", "fixed_points", "period_two_points"]
 
@@ -40,6 +41,7 @@ def _check_degree(form: NormalForm, limit: int, what: str) -> None:
         )
 
 
+@short_repr("form", "point", "multipliers", "existence", "stable", "period")
 @dataclass(frozen=True)
 class FixedPointBranch:
     """One branch of fixed points (or one period-2 cycle) as a function of g.

@@ -42,6 +42,7 @@ from ._exppoly import ExpPoly, domain_for
 from ._form import NormalForm
 from ._parse import as_expression, as_real_number
 from ._symbols import T_SYMBOL, H0_SYMBOL, T_TIME
+from ._repr import short_repr
 
 __all__ = ["SensitivitySeries", "SntkSeries", "sensitivity_series", "sntk_norm"]
 
@@ -186,6 +187,7 @@ def _piecewise(branches: list[tuple[sp.Expr, sp.Expr]], generic: sp.Expr, g: sp.
     return sp.Piecewise(*pieces)
 
 
+@short_repr("form", "order", "at", "exact")
 @dataclass(frozen=True)
 class SensitivitySeries:
     r"""Small-amplitude closed forms of h_t and D_g h_t, in symbolic t.
@@ -305,9 +307,10 @@ def sensitivity_series(form: NormalForm, order: int = 3, at: Any = None) -> Sens
     return SensitivitySeries(form, order, at, lam, c, d, _is_linear(form))
 
 
+@short_repr("form", "order", "expr", "exact")
 @dataclass(frozen=True)
 class SntkSeries:
-    r"""||sNTK_g|| as a closed form in symbolic T (a series in the moments).
+    r"""The norm :math:`\|\mathrm{sNTK}_g\|` as a closed form in symbolic T (a series in the moments).
 
     Attributes
     ----------

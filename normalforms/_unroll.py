@@ -22,6 +22,7 @@ import sympy as sp
 from ._form import NormalForm, _to_exact
 from ._parse import as_expression
 from ._symbols import H0_SYMBOL, T_TIME
+from ._repr import short_repr
 
 __all__ = ["TangentRecursion", "tangent_recursion", "unroll", "Unrolled"]
 
@@ -104,6 +105,9 @@ class Unrolled:
 
     def __len__(self) -> int:
         return len(self.h)
+
+    def __repr__(self) -> str:
+        return f"Unrolled({self.form.name!r}, h0={self.h0}, t = 0..{len(self.h) - 1}; .h[t], .dg_h[t])"
 
     def __str__(self) -> str:
         lines = [f"t={t}: h = {sp.sstr(h)},  D_g h = {sp.sstr(d)}" for t, (h, d) in enumerate(zip(self.h, self.dg_h))]

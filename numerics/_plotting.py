@@ -15,6 +15,7 @@ import normalforms as nf
 
 from ._inputs import as_generator, check_T
 from ._sweep import SweepResult, sweep
+from normalforms._repr import short_repr
 
 FIGURE2_FORMS = ("stability_flip", "pitchfork", "saddle_node", "period_doubling")
 FIGURE2_RANGES = (0.05, 0.1)
@@ -76,6 +77,7 @@ def plot_amplification(results: SweepResult | Sequence[SweepResult], ax: Any = N
     return fig
 
 
+@short_repr()
 @dataclass(frozen=True)
 class Figure2:
     """The reproduced figure 2 and the sweeps behind it.

@@ -19,8 +19,10 @@ import sympy as sp
 from normalforms import NormalForm
 
 from ._inputs import validated
+from normalforms._repr import short_repr
 
 
+@short_repr()
 @dataclass(frozen=True)
 class ReferenceResult:
     """Norms at ``dps`` digits.

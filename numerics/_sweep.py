@@ -28,6 +28,7 @@ from normalforms import NormalForm
 
 from ._codegen import compile_form
 from ._inputs import check_memory, check_threads, validated
+from normalforms._repr import short_repr
 
 DEFAULT_ESCAPE_RADIUS = 1.0e6
 """|h| beyond which a trajectory counts as escaped (max-norm for vector states).
@@ -472,6 +473,7 @@ def _progress_bar(progress: bool | None, total: int, form: NormalForm, updates: 
     return tqdm(total=total, desc=desc, unit="item", delay=0 if show_now else 1.0, leave=False)
 
 
+@short_repr("form", "g", "T", "h0", "escape_radius", "h")
 @dataclass(frozen=True, eq=False)
 class Trajectories:
     """States and sensitivities of every trajectory, for inspection.

@@ -68,5 +68,48 @@ def run_all(out: str | Path | None = None, quick: bool = False, only: list[str] 
     return verdicts
 
 
-__all__ = ["run_all", "plan", "CHECKS", "Verdict", "table", "output_dir", "HOLDS", "HOLDS_CORRECTED", "FAILS",
+def records(check: str, out: str | Path | None = None, quick: bool = False, train_missing: bool = True) -> dict:
+    """The training records a check reads, by role (e.g. ``{"paper": ..., "symmetric": ...}`` for figure 1).
+
+    Loaded from ``<out>/runs``; a missing one is trained (resuming its
+    checkpoint) unless ``train_missing`` is False, which raises
+    :class:`CheckNotRun` naming the command that makes it.  For figure 4 the
+    rank-k run decided by the SGD spectrum is included when k > 1.
+    """
+    import importlib
+
+    module = importlib.import_module(f"{__name__}.{_selected([check])[0]}")
+    if not hasattr(module, "runs"):
+        return {}
+    folder = output_dir(out)
+    specs = dict(module.runs(quick))
+    if hasattr(module, "later_runs"):
+        specs.update(module.later_runs(folder, quick, train_missing))
+    return {role: obtain(folder, spec, train_missing=train_missing) for role, spec in specs.items()}
+
+
+def records_present(out: str | Path | None = None, quick: bool = False, only: list[str] | None = None) -> bool:
+    """Whether every record the (selected) checks read at this scale is on disk -- e.g. to pick a notebook's scale."""
+    import importlib
+
+    from ._runs import status
+    from ._verdict import output_path
+
+    folder = output_path(out)
+    for name in _selected(only):
+        module = importlib.import_module(f"{__name__}.{name}")
+        for spec in (module.runs(quick) if hasattr(module, "runs") else {}).values():
+            if status(folder, spec)[0] != "done":
+                return False
+    return True
+
+
+from .fig1_rnn_collapse import analyse as analyse_training  # noqa: E402 - re-exported analysis functions
+from .fig1e_crosscheck import checkpoint as crosscheck_checkpoint  # noqa: E402
+from .fig1e_crosscheck import crosscheck  # noqa: E402
+from .fig3_two_modes import eigen_track, learning_times, teacher_eigenvalues  # noqa: E402
+from .fig4_natural_gradient import curve_stats, edge_spectrum  # noqa: E402
+
+__all__ = ["run_all", "plan", "records", "records_present", "analyse_training", "crosscheck", "crosscheck_checkpoint",
+           "eigen_track", "learning_times", "teacher_eigenvalues", "curve_stats", "edge_spectrum", "CHECKS", "Verdict", "table", "output_dir", "HOLDS", "HOLDS_CORRECTED", "FAILS",
            "NOT_RUN", "RunSpec", "CheckNotRun", "obtain", "record_path"]

@@ -196,7 +196,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _derive(args: argparse.Namespace) -> None:
     if args.all:
-        print(catalog_report(order=args.order))
+        print(catalog_report(order=args.order, latex=args.latex))
         return
     print(derive(_form_from_args(args), order=args.order, latex=args.latex))
 

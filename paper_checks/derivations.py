@@ -1,5 +1,4 @@
-"""The catalogue's derivations as text: what ``python -m paper_checks`` prints
-until the numeric layer lands, and what ``nfsntk derive`` prints for one form."""
+"""The symbolic derivations as text: what ``nfsntk derive`` prints for one form or the catalogue."""
 
 from __future__ import annotations
 
@@ -19,7 +18,8 @@ def derive(form: nf.NormalForm, order: int = 3, latex: bool = False) -> str:
     if form.description:
         out.append(form.description.strip())
     out.append(_section("tangent recursion (s_t = D_g h_t)"))
-    out.append(str(form.tangent_recursion()))
+    recursion = form.tangent_recursion()
+    out.append(recursion._repr_latex_() if latex else str(recursion))
     out.append(_section("exact unrolled D_g h_t, t = 1..3"))
     try:
         u = form.unroll(3)
@@ -46,7 +46,13 @@ def derive(form: nf.NormalForm, order: int = 3, latex: bool = False) -> str:
     out.append(_section("fixed points"))
     try:
         for b in form.fixed_points():
-            out.append(f"  {b}")
+            if latex:
+                point = show(b.point[0] if len(b.point) == 1 else sp.Matrix(b.point))
+                mults = ", ".join(show(m) for m in b.multipliers)
+                out.append(f"  $h^* = {point}$, multipliers ${mults}$, exists for ${show(b.existence)}$, "
+                           f"stable for ${show(b.stable)}$")
+            else:
+                out.append(f"  {b}")
         out.append(_section("bifurcations (Kuznetsov coefficients)"))
         out.append(str(form.bifurcations()))
     except ValueError as exc:
@@ -54,6 +60,6 @@ def derive(form: nf.NormalForm, order: int = 3, latex: bool = False) -> str:
     return "\n".join(out)
 
 
-def catalog_report(order: int = 3) -> str:
-    """Derivations for the whole catalogue."""
-    return "\n\n".join(derive(form, order=order) for form in nf.catalog().values())
+def catalog_report(order: int = 3, latex: bool = False) -> str:
+    """Derivations for the whole catalogue (as LaTeX with ``latex``)."""
+    return "\n\n".join(derive(form, order=order, latex=latex) for form in nf.catalog().values())

@@ -116,22 +116,28 @@ def _figure(recs: dict, stats: dict, out_dir: Path) -> Path:
         if first:
             for ax in axes[:3]:
                 ax.axvline(first["step"], linestyle="--", linewidth=0.8, color=ax.lines[-1].get_color())
-    for ax, label in zip(axes[:3], ("A  loss", "B  sNTK stable rank", "C  spectral radius of W")):
+    for ax, label, ylabel in zip(axes[:3], ("A  loss", "B  sNTK stable rank", "C  spectral radius of W"),
+                                 ("readout MSE on the diagnostic batch (log)", "stable rank tr(sNTK) / lambda_max",
+                                  "max |eigenvalue| of W")):
         ax.set_title(label)
         ax.set_xlabel("SGD step")
-        ax.legend(fontsize="small")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize="small", loc="best")
     rec = recs["paper"]
     if rec.teacher_W is not None and rec.x_diag is not None:
         teacher = RNN(rec.teacher_W, np.zeros(rec.teacher_W.shape[0]))
         grid = np.stack(np.meshgrid(np.linspace(-0.9, 0.9, 7), np.linspace(-0.9, 0.9, 7)), -1).reshape(-1, 2)
-        for net, color, lab in ((teacher, "k", "teacher"), (rec.network(-1), "C0", "student (paper)")):
+        for net, color, lab in ((teacher, "k", "teacher"), (rec.network(-1), "C0", "student (paper, final)")):
             H = forward(net, grid, 60)
             for b in range(grid.shape[0]):
                 axes[3].plot(H[:, b, 0], H[:, b, 1], color=color, linewidth=0.5, alpha=0.6,
                              label=lab if b == 0 else None)
-            axes[3].plot(H[-1, :, 0], H[-1, :, 1], "o", color=color, markersize=3)
-    axes[3].set_title("D  readout dynamics")
-    axes[3].legend(fontsize="small")
+            axes[3].plot(H[-1, :, 0], H[-1, :, 1], "o", color=color, markersize=3,
+                         label=f"{lab}: state at t = 60" if color == "k" else None)
+    axes[3].set_title("D  readout trajectories from a 7 x 7 grid of initial conditions")
+    axes[3].set_xlabel("readout neuron 0")
+    axes[3].set_ylabel("readout neuron 1")
+    axes[3].legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     return save_figure(fig, out_dir, "figure1.png")
 
 

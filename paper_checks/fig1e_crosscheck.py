@@ -123,12 +123,15 @@ def _figure(results: dict, out_dir: Path) -> Path:
         for f in r.get("window", {}).get("folds", []):
             row[0].axvline(f, color="0.6", linewidth=0.8, linestyle="--")
         row[0].set_xlabel("s along the critical direction v")
-        row[0].set_ylabel("||J(theta* + s v) v||^2")
+        row[0].set_ylabel("restricted sNTK ||J(theta* + s v) v||^2")
         row[0].set_title(f"E  {name}: restricted sNTK at step {r['step']}")
-        row[0].legend(fontsize="small")
-        order = np.argsort(c["parameter"])
-        row[1].semilogy(c["parameter"][order], c["predicted"][order], "C1")
-        row[1].set_xlabel(c["parameter_name"])
+        row[0].legend(fontsize="small", loc="best")
+        # In s order, not sorted by the parameter: the reduced inputs change with s too, so the
+        # prediction is not a function of the parameter alone, and sorting drew a sawtooth.
+        row[1].semilogy(c["parameter"], r["matched"]["amplitude"] * c["predicted"], "C1", marker=".", markersize=3,
+                        linewidth=0.8)
+        row[1].set_xlabel(f"normal-form parameter {c['parameter_name']} along the line (s increasing)")
+        row[1].set_ylabel("predicted ||sNTK|| (fitted amplitude)")
         row[1].set_title(f"2B-style: matched {r['form']} vs its parameter")
     return save_figure(fig, out_dir, "figure1e_crosscheck.png")
 

@@ -131,18 +131,20 @@ def _figure(recs: dict, teacher_eigs: np.ndarray, out_dir: Path) -> Path:
     for j, (name, rec) in enumerate(recs.items()):
         lam = eigen_track(rec)
         for k in range(2):
-            axes[0].plot(rec.steps, lam[:, k], color=f"C{j}", linestyle="-" if k == 0 else "-.", linewidth=1,
-                         label=f"{name}: |lambda_{k + 1}|")
+            axes[0].plot(rec.steps, lam[:, k], color=f"C{j}", linestyle="-" if k == 0 else "-.", linewidth=1)
         axes[1].semilogy(rec.steps, rec.loss, color=f"C{j}", label=name, linewidth=1)
     for c in teacher_eigs[:2]:
         axes[0].axhline(c, color="k", linestyle="--", linewidth=0.8)
     axes[0].axhline(1.0, color="grey", linestyle=":", linewidth=0.8)
     axes[0].set_title("A  student eigenvalues of W (dashed: teacher's unstable ones)")
     axes[0].set_xlabel("step")
-    axes[0].legend(fontsize="x-small")
+    axes[0].set_ylabel("|eigenvalue| of W (solid: 1st, dash-dot: 2nd)")
     axes[1].set_title("B  loss")
     axes[1].set_xlabel("step")
-    axes[1].legend(fontsize="small")
+    axes[1].set_ylabel("readout MSE on the diagnostic batch (log)")
+    # one legend for both panels, below them, so no curve is covered
+    handles = [axes[1].lines[j] for j in range(len(recs))]
+    fig.legend(handles, list(recs), loc="outside lower center", ncol=len(recs), fontsize="small")
     return save_figure(fig, out_dir, "figure3_two_modes.png")
 
 

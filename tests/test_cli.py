@@ -164,3 +164,19 @@ def test_derive_of_a_huge_map_is_bounded(capsys):
     out = capsys.readouterr().out
     assert time.perf_counter() - start < 60
     assert out.count("not available") >= 2 and "degree 1000" in out
+
+
+def test_derive_all_honours_latex(capsys):
+    assert main(["derive", "--all", "--latex", "--order", "1"]) == 0
+    out = capsys.readouterr().out
+    unrolled = [l for l in out.splitlines() if l.strip().startswith("t=")]
+    assert unrolled and all("**" not in l for l in unrolled) and any("^{" in l for l in unrolled)
+    assert "h_{t+1}" in out and "$h^* =" in out
+
+
+def test_check_help_lists_the_checks_and_train_help_the_defaults(capsys):
+    assert main(["check", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "fig1e_crosscheck" in out and "--dry-run" in out
+    assert main(["train", "--help"]) == 0
+    assert "default: 35000" in capsys.readouterr().out

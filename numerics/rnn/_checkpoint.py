@@ -44,6 +44,7 @@ class _Checkpoint:
     config: TrainConfig
     step: int
     rng: np.random.Generator
+    diag_rng: np.random.Generator
     teacher: RNN
     W: np.ndarray
     b: np.ndarray
@@ -63,7 +64,8 @@ class _Checkpoint:
             natural = {"steps": nat._steps, "rng": nat._gen.bit_generator.state}
             if nat.U is not None:
                 arrays.update(nat_U=nat.U, nat_eigenvalues=nat.eigenvalues)
-        info = {"format": 1, "config": asdict(self.config), "step": self.step, "rng": self.rng.bit_generator.state,
+        info = {"format": 2, "config": asdict(self.config), "step": self.step, "rng": self.rng.bit_generator.state,
+                "diag_rng": self.diag_rng.bit_generator.state,
                 "natural": natural, "fixed_points": rec.fixed_points}
         npz.parent.mkdir(parents=True, exist_ok=True)
         meta.unlink(missing_ok=True)  # the arrays and their description change together
@@ -86,8 +88,11 @@ class _Checkpoint:
                               f"{npz.name} and {meta.name} to start the run afresh") from None
         if saved != cfg:
             raise RecordError(f"{meta}: the checkpoint belongs to another configuration; delete it to start afresh")
-        rng = np.random.default_rng()
+        if info.get("format") != 2:
+            raise RecordError(f"{meta}: a checkpoint of an older format; delete it to start the run afresh")
+        rng, diag_rng = np.random.default_rng(), np.random.default_rng()
         rng.bit_generator.state = info["rng"]
+        diag_rng.bit_generator.state = info["diag_rng"]
         rec = TrainingRecord(cfg, teacher_W=arrays["teacher_W"], x_diag=arrays["x_diag"])
         for k in _PER_RECORD:
             setattr(rec, k, arrays[f"rec_{k}"].tolist())
@@ -103,7 +108,7 @@ class _Checkpoint:
             if "nat_U" in arrays:
                 natural.U, natural.eigenvalues = arrays["nat_U"], arrays["nat_eigenvalues"]
         teacher = RNN(arrays["teacher_W"], arrays["teacher_b"])
-        return cls(cfg, int(info["step"]), rng, teacher, arrays["W"], arrays["b"], arrays["x"], rec, natural)
+        return cls(cfg, int(info["step"]), rng, diag_rng, teacher, arrays["W"], arrays["b"], arrays["x"], rec, natural)
 
     @staticmethod
     def remove(path: str | Path) -> None:

@@ -13,7 +13,7 @@ from .._inputs import SeedLike, as_generator, positive_int
 
 CONFIGS = ("paper", "symmetric")
 OPTIMIZERS = ("sgd", "natural")
-DIAGNOSTICS = ("full", "loss")
+DIAGNOSTICS = ("full", "events", "loss")
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,12 @@ class TrainConfig:
     optimizer : {"sgd", "natural"}
         Plain SGD or :class:`LowRankNaturalGradient` (app. C.1) with ``ng_rank`` (1),
         ``ng_refresh`` (10 steps), ``ng_iters`` (2) and ``ng_damping`` (None: 1 / lr).
-    diagnostics : {"full", "loss"}
-        "loss" records only the loss, spectral radius and weights (sNTK and fixed points NaN / empty);
-        the diagnostics then draw nothing from the generator, so the batches differ from a "full" run.
+    diagnostics : {"full", "events", "loss"}
+        What each record holds besides the loss, spectral radius and weights: "full" adds the sNTK
+        trace, largest eigenvalue and stable rank and the fixed points; "events" only the fixed
+        points (enough to locate changes in the attractors, e.g. figure 4's natural-gradient runs);
+        "loss" neither (NaN / empty).  The diagnostics draw from their own generator, so the batches
+        are the same whatever is recorded.
     """
 
     N: int = 64

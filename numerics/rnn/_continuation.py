@@ -43,10 +43,12 @@ import numpy as np
 
 from ._fixed_points import multipliers
 from ._model import RNN
+from normalforms._repr import short_repr
 
 SPECIAL_KINDS = ("fold", "branch point", "flip", "neimark-sacker")
 
 
+@short_repr()
 @dataclass(frozen=True)
 class ContinuationPoint:
     """A point (h, alpha) on the fixed-point curve with all multipliers (decreasing modulus)."""
@@ -61,6 +63,7 @@ class ContinuationPoint:
         return bool(np.abs(self.multipliers[0]) < 1)
 
 
+@short_repr()
 @dataclass(frozen=True)
 class SpecialPoint:
     """A located bifurcation on a branch: its kind, the critical point (h, alpha), and
@@ -80,6 +83,7 @@ class SpecialPoint:
         return complex(mu[np.argmin(np.abs(np.abs(mu) - 1))])
 
 
+@short_repr()
 @dataclass
 class Branch:
     """Points in order of arclength from the start, the special points met, and why it ended.

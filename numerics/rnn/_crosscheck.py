@@ -30,8 +30,10 @@ from ._fixed_points import _newton, find_fixed_points, multipliers, real_multipl
 from ._model import RNN, embed, forward
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
 from ._operators import SntkOperator, check_param_scope
+from normalforms._repr import short_repr
 
 
+@short_repr()
 @dataclass(frozen=True)
 class CriticalDirection:
     """Top Fisher eigenvector ``v`` (scoped parameters), the top ``eigenvalues`` and tr F."""
@@ -52,6 +54,7 @@ class CriticalDirection:
         return float(self.eigenvalues[0] / self.trace)
 
 
+@short_repr()
 @dataclass(frozen=True)
 class Decomposition:
     """sNTK = sNTK_g + sNTK_R at one checkpoint, for a fixed direction v.
@@ -107,6 +110,7 @@ def along(net: RNN, v: np.ndarray, s: float, params: str = "Wb") -> RNN:
     return RNN(net.W + s * dW, net.b + s * db)
 
 
+@short_repr()
 @dataclass(frozen=True)
 class RestrictedSntk:
     """||J(theta* + s v) v||^2 over ``s``: by central differences (``fd``, step ``eps``) and by the JVP.
@@ -157,7 +161,7 @@ def restricted_sntk(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, s: np.ndarr
 
 
 def fd_step_study(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, eps: np.ndarray, params: str = "Wb") -> np.ndarray:
-    """max |FD - JVP| / max |JVP| of the directional derivative for each step in ``eps``.
+    """``max |FD - JVP| / max |JVP|`` of the directional derivative for each step in ``eps``.
 
     Central differences converge as eps^2 until rounding (~1e-16 / eps) takes over.
     """
@@ -167,6 +171,7 @@ def fd_step_study(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, eps: np.ndarr
     return np.array([np.max(np.abs(directional_derivative_fd(net, x0, T, v, e, params) - exact)) / scale for e in eps])
 
 
+@short_repr()
 @dataclass(frozen=True)
 class NormalFormPrediction:
     """The scalar normal form's restricted sNTK along theta* + s v, and its comparison with the network.
@@ -285,6 +290,7 @@ def normal_form_prediction(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, s: n
     return NormalFormPrediction(s, g, y0, float(b), curves["predicted"], curves["linear"], "pitchfork", "g")
 
 
+@short_repr()
 @dataclass(frozen=True)
 class CuspWindow:
     r"""The imperfect pitchfork crossed along theta* + s v: an S-shaped fixed-point branch.

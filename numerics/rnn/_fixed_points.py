@@ -14,8 +14,10 @@ import numpy as np
 
 from .._inputs import SeedLike, as_generator
 from ._model import READOUT, RNN
+from normalforms._repr import short_repr
 
 
+@short_repr()
 @dataclass(frozen=True)
 class RnnFixedPoint:
     """h* (N,), its multipliers (sorted by decreasing modulus) and stability."""

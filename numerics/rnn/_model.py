@@ -24,10 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._inputs import SeedLike, as_generator, check_T, real_array
+from normalforms._repr import short_repr
 
 READOUT = (0, 1)
 
 
+@short_repr()
 @dataclass(frozen=True, eq=False)
 class RNN:
     """Parameters (W, b) of h_t = tanh(W h_{t-1} + b).

@@ -24,8 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._model import RNN
+from normalforms._repr import short_repr
 
 
+@short_repr()
 @dataclass(frozen=True)
 class RnnCriticalCoefficients:
     """Coefficients at the multiplier ``multiplier`` (nearest to +1 or -1)."""

@@ -70,6 +70,10 @@ class SntkOperator:
         self._mask = np.zeros(self.N, bool)
         self._mask[list(READOUT) if neurons == "readout" else slice(None)] = True
 
+    def __repr__(self) -> str:
+        return (f"SntkOperator(N={self.N}, B={self.B}, T={self.T}, neurons={self.neurons!r}, params={self.params!r}: "
+                f"{self.n_states} states x {self.n_params} parameters)")
+
     @property
     def n_params(self) -> int:
         return self.N * self.N + (self.N if self.params == "Wb" else 0)
@@ -102,9 +106,20 @@ class SntkOperator:
         u = self._check_params(u)
         return jvp_sqnorm(self.net, self.H, *self._split(u), neurons=None if self.neurons == "all" else self._mask)
 
-    def JT(self, v: np.ndarray) -> np.ndarray:
-        """J^T v for scoped state cotangents v (..., T, B, n): parameter vectors (..., P)."""
+    def _states(self, v: np.ndarray) -> np.ndarray:
+        """State vectors as (..., T, B, n); a flat (..., T*B*n) vector is accepted and reshaped."""
         v = real_array(v, "v")
+        n = int(self._mask.sum())
+        if v.shape[-3:] == (self.T, self.B, n):
+            return v
+        if v.shape[-1:] == (self.n_states,):
+            return v.reshape(v.shape[:-1] + (self.T, self.B, n))
+        raise ValueError(f"state vectors must have shape (..., {self.T}, {self.B}, {n}) or (..., {self.n_states}), "
+                         f"got {v.shape}")
+
+    def JT(self, v: np.ndarray) -> np.ndarray:
+        """J^T v for scoped state cotangents v (..., T, B, n) or flat (..., T B n): parameter vectors (..., P)."""
+        v = self._states(v)
         full = np.zeros(v.shape[:-1] + (self.N,))
         full[..., self._mask] = v
         gW, gb = vjp(self.net, self.H, full)
@@ -116,8 +131,10 @@ class SntkOperator:
         return self.JT(self.J(u))
 
     def sntk_matvec(self, v: np.ndarray) -> np.ndarray:
-        """sNTK v = J (J^T v)."""
-        return self.J(self.JT(v))
+        """sNTK v = J (J^T v), in the shape v was given ((..., T, B, n) or flat)."""
+        out = self.J(self.JT(v))
+        v = np.asarray(v)
+        return out.reshape(v.shape) if v.shape[-1:] == (self.n_states,) else out
 
     def trace(self) -> float:
         r"""Exact tr(sNTK) = tr(F) = ||J||_F^2, without forming J.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import threading
 import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -145,13 +145,14 @@ def record_files(path: str | Path) -> tuple[Path, Path]:
 def _atomic_write(path: Path, write) -> None:
     # A record is written whole or not at all: an interrupted save must not leave a truncated file
     # that a later run would have to refuse.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    # (an ordinary open, not mkstemp: records get the usual permissions, so a team can share them)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "wb") as fh:
             write(fh)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -65,6 +65,9 @@ class SeedRuns:
             writer.writerows(self.rows)
         return path
 
+    def __repr__(self) -> str:
+        return f"SeedRuns({len(self.rows)} seeds, columns {list(self.rows[0]) if self.rows else []})"
+
     def __str__(self) -> str:
         if not self.rows:
             return "(no runs)"

@@ -35,8 +35,10 @@ import numpy as np
 from .._inputs import SeedLike
 from ._fixed_points import find_fixed_points
 from ._model import RNN
+from normalforms._repr import short_repr
 
 
+@short_repr()
 @dataclass(frozen=True)
 class Teacher:
     """The teacher network and its fixed points (found by Newton, not assumed)."""

@@ -37,8 +37,10 @@ from ._continuation import Branch, Chord, SpecialPoint, continue_branch
 from ._fixed_points import find_fixed_points, near
 from ._model import RNN
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
+from normalforms._repr import short_repr
 
 
+@short_repr("step", "kind", "classification", "attractor", "multiplier", "coefficients", "imperfection")
 @dataclass(frozen=True)
 class LocatedBifurcation:
     """A bifurcation located between records ``index - 1`` and ``index``.
@@ -77,6 +79,21 @@ class FixedPointTracks:
     steps: list
     segments: list = field(default_factory=list)  # per segment: list of Branch
     bifurcations: list = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        span = f"steps {self.steps[0]}..{self.steps[-1]} ({len(self.steps)} records)" if self.steps else "no records"
+        branches = sum(len(seg) for seg in self.segments)
+        events = "; ".join(f"{b.classification} at {b.step:.6g}" for b in self.bifurcations[:5])
+        more = f"; ... {len(self.bifurcations) - 5} more" if len(self.bifurcations) > 5 else ""
+        return (f"FixedPointTracks({span}, {branches} branch segments, {len(self.bifurcations)} bifurcations"
+                + (f": {events}{more})" if events else ")"))
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{b.step:.6g}</td><td>{b.kind}</td><td>{b.classification}</td>"
+                       f"<td>{'yes' if b.attractor else 'no'}</td><td>{abs(b.multiplier):.4g}</td></tr>"
+                       for b in self.bifurcations)
+        return (f"<p>{repr(self)}</p><table><tr><th>step</th><th>kind</th><th>classification</th>"
+                f"<th>attractor</th><th>|multiplier|</th></tr>{rows}</table>")
 
     def leading_multipliers(self) -> list[tuple[np.ndarray, np.ndarray, bool]]:
         """Per continued branch: (training steps, leading |multiplier|, stable at its start)."""

@@ -50,18 +50,20 @@ def _record(rec: TrainingRecord, step: int, net: RNN, teacher: RNN, x_diag: np.n
     rec.spectral_radius.append(float(np.max(np.abs(np.linalg.eigvals(net.W)))))
     rec.W.append(net.W.copy())
     rec.b.append(net.b.copy())
-    if cfg.diagnostics == "loss":  # sNTK and fixed points not computed: NaN marks "not measured", not a failure
+    if cfg.diagnostics == "full":
+        op = SntkOperator(net, x_diag, cfg.T, params=cfg.params)
+        tr = op.trace() if op.n_params <= 600 else op.trace_estimate(cfg.trace_passes, rng).value
+        lam = float(op.top_eigenpairs(1, tol=1e-6)[0][0])
+        rec.trace.append(tr)
+        rec.lambda_max.append(lam)
+        rec.stable_rank.append(tr / lam)
+    else:  # not computed: NaN marks "not measured", not a failure
         rec.trace.append(np.nan)
         rec.lambda_max.append(np.nan)
         rec.stable_rank.append(np.nan)
+    if cfg.diagnostics == "loss":
         rec.fixed_points.append([])
         return
-    op = SntkOperator(net, x_diag, cfg.T, params=cfg.params)
-    tr = op.trace() if op.n_params <= 600 else op.trace_estimate(cfg.trace_passes, rng).value
-    lam = float(op.top_eigenpairs(1, tol=1e-6)[0][0])
-    rec.trace.append(tr)
-    rec.lambda_max.append(lam)
-    rec.stable_rank.append(tr / lam)
     fps = find_fixed_points(net, seeds=cfg.fixed_point_seeds, rng=rng)
     rec.fixed_points.append([{"readout": list(fp.readout), "abs_multipliers": np.abs(fp.multipliers[:3]).tolist(),
                               "stable": fp.stable} for fp in fps])
@@ -78,8 +80,9 @@ def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = 
     """Train a student on the teacher's readout trajectories by plain SGD (``optimizer="sgd"``) or the
     rank-``ng_rank`` natural gradient (``"natural"``, :class:`LowRankNaturalGradient`, app. C.1).
 
-    Deterministic by ``cfg.seed``: the student's Xavier draw, the batches and
-    the diagnostics' random probes all come from one seeded generator.  A
+    Deterministic by ``cfg.seed``: the student's Xavier draw and the batches
+    come from one seeded generator, the diagnostics' random probes from a
+    second (so the batches do not depend on ``cfg.diagnostics``).  A
     given ``student`` (e.g. a checkpoint, or the initially stable student of
     figure 3) replaces the Xavier draw; the draw is still made, so the
     batches are the same either way.
@@ -106,10 +109,12 @@ def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = 
         if teacher is not None and not (np.array_equal(teacher.W, state.teacher.W)
                                         and np.array_equal(teacher.b, state.teacher.b)):
             raise ValueError(f"the checkpoint {checkpoint} was made with another teacher; delete it to start afresh")
-        rng, teacher, W, b, x, rec, natural, start = (state.rng, state.teacher, state.W, state.b, state.x,
-                                                      state.record, state.natural, state.step)
+        rng, diag_rng, teacher, W, b, x, rec, natural, start = (
+            state.rng, state.diag_rng, state.teacher, state.W, state.b, state.x, state.record, state.natural, state.step)
     else:
         rng = as_generator(cfg.seed)
+        # the diagnostics' probes have their own stream: the batches do not depend on what is recorded
+        diag_rng = np.random.default_rng([cfg.seed, 2])
         teacher = build_teacher(cfg.N, seed=rng).net if teacher is None else teacher
         if teacher.N != cfg.N:
             raise ValueError(f"teacher has N = {teacher.N}, config has N = {cfg.N}")
@@ -134,16 +139,16 @@ def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = 
             net = RNN(W, b)
             if step % cfg.record_every == 0 or step == cfg.steps:
                 if not (state is not None and step == start):  # a resumed run has recorded its first step
-                    _record(rec, step, net, teacher, rec.x_diag, cfg, rng)
+                    _record(rec, step, net, teacher, rec.x_diag, cfg, diag_rng)
                 if on_progress is not None:
                     on_progress(step)
                 if checkpoint is not None and step % checkpoint_every == 0 and step not in (start, cfg.steps):
-                    _Checkpoint(cfg, step, rng, teacher, W, b, x, rec, natural).write(checkpoint)
+                    _Checkpoint(cfg, step, rng, diag_rng, teacher, W, b, x, rec, natural).write(checkpoint)
             if step == cfg.steps:
                 break
             if should_stop is not None and should_stop():
                 if checkpoint is not None:
-                    _Checkpoint(cfg, step, rng, teacher, W, b, x, rec, natural).write(checkpoint)
+                    _Checkpoint(cfg, step, rng, diag_rng, teacher, W, b, x, rec, natural).write(checkpoint)
                 raise TrainingInterrupted(f"stopped at step {step} of {cfg.steps}")
             if cfg.resample:
                 x = batch(rng, cfg, cfg.B)
