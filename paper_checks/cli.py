@@ -157,13 +157,14 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--points", type=_int_flag(2, _MAX_GRID), default=401, help="g-grid points on [0.5, 1.5]")
     tr = sub.add_parser("train", help="train the student-teacher RNN (paper scale by default) and save the record",
                         formatter_class=_HELP)
-    tr.add_argument("--config", choices=["paper", "symmetric"], default="paper")
-    tr.add_argument("--steps", type=_int_flag(1), default=35_000)
+    tr.add_argument("--config", choices=["paper", "symmetric"], default="paper",
+                    help="paper: W and b trained, Xavier biases; symmetric: b = 0, mirrored batches")
+    tr.add_argument("--steps", type=_int_flag(1), default=35_000, help="SGD steps")
     tr.add_argument("--N", type=_int_flag(2, 4096), default=64, help="neurons")
     tr.add_argument("--B", type=_int_flag(2), default=256, help="batch size")
     tr.add_argument("--T", type=_int_flag(1, 10_000), default=25, help="unrolled time steps")
     tr.add_argument("--lr", type=_positive_float_flag(), default=5e-3, help="learning rate")
-    tr.add_argument("--seed", type=_int_flag(0), default=0)
+    tr.add_argument("--seed", type=_int_flag(0), default=0, help="seed of the teacher, student and batches")
     tr.add_argument("--record-every", type=_int_flag(1), default=100, help="steps between records")
     tr.add_argument("--optimizer", choices=["sgd", "natural"], default="sgd",
                     help="plain SGD or the low-rank natural gradient (app. C.1)")

@@ -72,16 +72,19 @@ def test_sweep_bad_numbers_exit_2(capsys):
 
 def test_check_rejects_unknown_names(capsys):
     assert main(["check", "--only", "no_such_check"]) == 2
-    assert "unknown check" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "invalid choice: 'no_such_check'" in err and "fig1e_crosscheck" in err
 
 
 def test_train_with_the_natural_gradient_writes_the_record_the_checks_read(tmp_path, monkeypatch, capsys):
-    from numerics.rnn import TrainingRecord
+    from numerics.rnn import TrainConfig, TrainingRecord, record_name
 
     monkeypatch.setenv("NFSNTK_OUT", str(tmp_path))
-    assert main(["train", "--steps", "20", "--N", "6", "--record-every", "10", "--optimizer", "natural",
-                 "--rank", "2"]) == 0
-    rec = TrainingRecord.load(tmp_path / "runs" / "paper_natural_rank2")
+    argv = ["train", "--steps", "20", "--N", "6", "--record-every", "10", "--optimizer", "natural", "--rank", "2"]
+    assert main(argv) == 0
+    cfg = TrainConfig(steps=20, N=6, record_every=10, optimizer="natural", ng_rank=2)
+    rec = TrainingRecord.load(tmp_path / "runs" / record_name(cfg))
+    assert main(argv) == 0 and "exists (same settings)" in capsys.readouterr().out  # never retrained unasked
     assert rec.config.optimizer == "natural" and rec.config.ng_rank == 2 and rec.steps == [0, 10, 20]
     assert main(["train", "--steps", "5", "--optimizer", "natural", "--rank", "0"]) == 2
     assert "argument --rank: must be an integer >= 1" in capsys.readouterr().err
