@@ -39,6 +39,7 @@ import sympy as sp
 
 from ._fixed_points import FixedPointBranch, _intervals, _is_complex, fixed_points
 from ._form import NormalForm, _to_exact
+from ._kinds import Criticality, Kind, criticality
 from ._parse import as_expression
 from ._repr import short_repr
 
@@ -112,34 +113,109 @@ def _null_vector(M: sp.Matrix) -> sp.Matrix:
     return basis[0].applyfunc(sp.simplify)
 
 
+#: Digits of the numeric eigen-decomposition used where the exact one is impossible.
+_DIGITS = 50
+#: How close a numerically located multiplier must be to its critical value.
+NUMERIC_TOLERANCE = 1e-9
+
+
+def is_numeric(*exprs: Any) -> bool:
+    """Whether any of the expressions holds a floating-point number (a numerically located point)."""
+    return any(isinstance(e, sp.Basic) and e.has(sp.Float) for e in exprs)
+
+
+def _mp(value: sp.Expr):
+    import mpmath
+
+    z = complex(sp.N(value, _DIGITS)) if not sp.N(value, _DIGITS).is_real else None
+    if z is None:
+        return mpmath.mpf(str(sp.N(value, _DIGITS)))
+    re, im = sp.N(value, _DIGITS).as_real_imag()
+    return mpmath.mpc(mpmath.mpf(str(re)), mpmath.mpf(str(im)))
+
+
+def _sym(z) -> sp.Expr:
+    import mpmath
+
+    z = mpmath.mpc(z)
+    re, im = sp.Float(mpmath.nstr(z.real, _DIGITS), _DIGITS), sp.Float(mpmath.nstr(z.imag, _DIGITS), _DIGITS)
+    return re if im == 0 else re + sp.I * im
+
+
+def _numeric_eigenpair(A: sp.Matrix, mu: sp.Expr) -> tuple[sp.Expr, sp.Matrix, sp.Matrix]:
+    """(lambda, right q, left p with p^T A = lambda p^T) of A for the eigenvalue nearest ``mu``, at 50 digits.
+
+    Used where the exact null space cannot be found: at a numerically located
+    point (A holds Floats), or when sympy rewrites a transcendental
+    multiplier so that ``nullspace`` no longer sees it (e.g. cos 1 + i sin 1
+    simplified to exp(i)).
+    """
+    import mpmath
+
+    with mpmath.workdps(_DIGITS):
+        M = mpmath.matrix([[_mp(A[i, j]) for j in range(A.shape[1])] for i in range(A.shape[0])])
+        target = _mp(mu)
+        vals, left, right = mpmath.eig(M, left=True, right=True)
+        k = min(range(len(vals)), key=lambda i: abs(vals[i] - target))
+        q = sp.Matrix([_sym(right[i, k]) for i in range(M.rows)])
+        p = sp.Matrix([_sym(left[k, i]) for i in range(M.rows)])
+        return _sym(vals[k]), q, p
+
+
+def _check_close(found: sp.Expr, mu: sp.Expr) -> None:
+    if abs(sp.N(found - mu, 30)) > NUMERIC_TOLERANCE:
+        raise ValueError(
+            f"no multiplier at this point is {mu} (the nearest is {sp.N(found, 12)}): the critical eigenspace is "
+            f"0-dimensional; pass a point and parameter value where a multiplier is {mu}"
+        )
+
+
 def _real_eigenvectors(A: sp.Matrix, mu: sp.Expr) -> tuple[sp.Matrix, sp.Matrix]:
     n = A.shape[0]
+    numeric = is_numeric(*A)
     if n == 1:
         # q = p = 1; nullspace() would try to prove A - mu == 0 symbolically,
         # which stalls on radical expressions (e.g. Cardano roots).
-        if abs(sp.N(A[0, 0] - mu, 40)) > 1e-30:
+        if abs(sp.N(A[0, 0] - mu, 40)) > (NUMERIC_TOLERANCE if numeric else 1e-30):
             raise ValueError(
                 f"the multiplier at this point is {A[0, 0]}, not {mu}: the critical eigenspace is "
                 f"0-dimensional; pass a point and parameter value where the multiplier is {mu}"
             )
         return sp.Matrix([1]), sp.Matrix([1])
-    q = _null_vector(A - mu * sp.eye(n))
-    q = (q / sp.sqrt((q.T * q)[0, 0])).applyfunc(sp.simplify)
+    if numeric:
+        lam, q, p = _numeric_eigenpair(A, mu)
+        _check_close(lam, mu)
+        q, p = q.applyfunc(sp.re), p.applyfunc(sp.re)
+    else:
+        q = _null_vector(A - mu * sp.eye(n))
+        p = _null_vector(A.T - mu * sp.eye(n))
+    tidy = (lambda e: e) if numeric else sp.simplify
+    q = (q / sp.sqrt((q.T * q)[0, 0])).applyfunc(tidy)
     biggest = max(range(n), key=lambda i: abs(sp.N(q[i], 30)))
     if sp.N(q[biggest], 30) < 0:
         q = -q
-    p = _null_vector(A.T - mu * sp.eye(n))
-    p = (p / (p.T * q)[0, 0]).applyfunc(sp.simplify)
+    p = (p / (p.T * q)[0, 0]).applyfunc(tidy)
     return q, p
 
 
 def _complex_eigenvectors(A: sp.Matrix, mu: sp.Expr) -> tuple[sp.Matrix, sp.Matrix]:
     n = A.shape[0]
-    q = _null_vector(A - mu * sp.eye(n))
-    q = (q / sp.sqrt(sp.simplify((q.conjugate().T * q)[0, 0]))).applyfunc(sp.simplify)
-    p = _null_vector(A.T - sp.conjugate(mu) * sp.eye(n))
+    numeric = is_numeric(*A, mu)
+    if not numeric:
+        try:
+            q = _null_vector(A - mu * sp.eye(n))
+            p = _null_vector(A.T - sp.conjugate(mu) * sp.eye(n))
+        except ValueError:
+            numeric = True  # sympy could not see the eigenvalue (e.g. exp(i) for cos 1 + i sin 1)
+    if numeric:
+        lam, q, _ = _numeric_eigenpair(A, mu)
+        _check_close(lam, mu)
+        # the adjoint A^T p = conj(mu) p: the left eigenvector of A for conj(mu)
+        _, _, p = _numeric_eigenpair(A, sp.conjugate(mu))
+    tidy = (lambda e: e) if numeric else sp.simplify
+    q = (q / sp.sqrt(tidy((q.conjugate().T * q)[0, 0]))).applyfunc(tidy)
     k = _inner(p, q)
-    p = (p / sp.conjugate(k)).applyfunc(sp.simplify)
+    p = (p / sp.conjugate(k)).applyfunc(tidy)
     return q, p
 
 
@@ -159,6 +235,7 @@ class CriticalCoefficients:
     values: dict
     q: sp.Matrix
     p: sp.Matrix
+    exact: bool = True
 
 
 def fold_coefficient(form: NormalForm, point: Any, g0: Any) -> CriticalCoefficients:
@@ -181,7 +258,7 @@ def pitchfork_coefficients(form: NormalForm, point: Any, g0: Any) -> CriticalCoe
     q, p = _real_eigenvectors(A, sp.S.One)
     a = _tidy(_inner(p, B(q, q)) / 2)
     values = {"a": a}
-    if a == 0:
+    if a == 0 or (is_numeric(a, *A) and abs(sp.N(a, 30)) < NUMERIC_ZERO):
         n = A.shape[0]
         bordered = sp.Matrix(sp.BlockMatrix([[sp.eye(n) - A, q], [p.T, sp.zeros(1, 1)]]))
         rhs = sp.Matrix.vstack(B(q, q), sp.zeros(1, 1))
@@ -223,7 +300,7 @@ def neimark_sacker_coefficient(form: NormalForm, point: Any, g0: Any, multiplier
             raise ValueError("no complex multiplier pair at this point; Neimark-Sacker needs one")
         multiplier = candidates[0]
     mu = sp.simplify(as_expression(multiplier, what="multiplier"))
-    if abs(sp.N(abs(mu), 30) - 1) > 1e-20:
+    if abs(sp.N(abs(mu), 30) - 1) > (NUMERIC_TOLERANCE if is_numeric(mu, *A) else 1e-20):
         raise ValueError(f"the multiplier {mu} is not on the unit circle")
     q, p = _complex_eigenvectors(A, mu)
     qb = q.conjugate()
@@ -254,9 +331,9 @@ class Bifurcation:
     Attributes
     ----------
     form : NormalForm
-    kind : str
-        ``"fold"``, ``"transcritical"``, ``"pitchfork"``, ``"flip"``, ``"neimark-sacker"``,
-        or ``"degenerate"`` (multiplier +1 with a = b = 0, e.g. the linear stability flip).
+    kind : Kind
+        :class:`Kind` (a string): fold, transcritical, pitchfork, flip, neimark-sacker,
+        or degenerate (multiplier +1 with a = b = 0, e.g. the linear stability flip).
     parameter_value : sympy.Expr
         g0.
     point : tuple
@@ -264,8 +341,8 @@ class Bifurcation:
     multiplier : sympy.Expr
         The critical multiplier (+1, -1 or e^{i theta}).
     coefficients : CriticalCoefficients
-    criticality : str
-        ``"supercritical"``, ``"subcritical"``, ``"degenerate"`` or ``"n/a"`` (fold, transcritical).
+    criticality : Criticality
+        supercritical, subcritical, degenerate or n/a (fold, transcritical): :func:`criticality`.
     crossing_speed : sympy.Expr or None
         d mu / dg (d|mu|/dg for a complex pair) along the branch at g0; nonzero
         means the multiplier crosses transversally.  None where the event was
@@ -284,13 +361,18 @@ class Bifurcation:
     crossing_speed: Any
     branch: FixedPointBranch | None
     notes: list = field(default_factory=list)
+    exact: bool = True
+    error: float | None = None
 
     def __str__(self) -> str:
         g = self.form.param
-        pt = self.point[0] if len(self.point) == 1 else self.point
-        coeffs = ", ".join(f"{k} = {sp.sstr(v)}" for k, v in self.coefficients.values.items() if k != "c1")
+        show = (lambda e: sp.sstr(sp.N(e, 12))) if not self.exact else sp.sstr
+        pt = show(self.point[0]) if len(self.point) == 1 else "(" + ", ".join(show(c) for c in self.point) + ")"
+        coeffs = ", ".join(f"{k} = {show(v)}" for k, v in self.coefficients.values.items() if k != "c1")
         crit = "" if self.criticality == "n/a" else f" ({self.criticality})"
-        return f"{self.kind} at {g} = {self.parameter_value}, point {pt}, multiplier {self.multiplier}: {coeffs}{crit}"
+        how = "" if self.exact else f" [numeric, located to {self.error:.1g}]" if self.error is not None else " [numeric]"
+        return (f"{self.kind} at {g} = {show(self.parameter_value)}, point {pt}, multiplier {show(self.multiplier)}: "
+                f"{coeffs}{crit}{how}")
 
 
 class BifurcationList(list):
@@ -304,11 +386,16 @@ class BifurcationList(list):
     __repr__ = __str__
 
 
-def _sign(value: sp.Expr) -> int:
+def _sign(value: sp.Expr, tol: float = 1e-25) -> int:
+    """The sign of a coefficient; ``tol`` is what counts as zero (1e-25 exactly, larger at numeric points)."""
     v = sp.N(value, 30)
-    if abs(v) < 1e-25:
+    if abs(v) < tol:
         return 0
     return 1 if v > 0 else -1
+
+
+#: What counts as a zero coefficient at a numerically located point (its coordinates are good to ~1e-12).
+NUMERIC_ZERO = 1e-8
 
 
 def _interior(domain: Any, g0: sp.Expr) -> bool:
@@ -347,15 +434,14 @@ def _events_on_branch(form: NormalForm, branch: FixedPointBranch) -> list[Bifurc
                 if abs(sp.N(sp.im(mu0), 30)) < 1e-25:
                     continue
                 coeffs = neimark_sacker_coefficient(form, point, g0, mu0)
-                s = _sign(coeffs.values["d"])
-                crit = {-1: "supercritical", 1: "subcritical", 0: "degenerate"}[s]
+                crit = criticality(Kind.NEIMARK_SACKER, coeffs.values, _sign)
                 speed = sp.simplify(sp.diff(sp.sqrt(modsq), g).subs(g, g0))
                 notes = []
                 theta = sp.N(coeffs.values["theta"], 30)
                 for k in (1, 2, 3, 4):
                     if abs(sp.N(k * theta / (2 * sp.pi), 30) - round(float(k * theta / (2 * sp.pi)))) < 1e-20:
                         notes.append(f"strong resonance 1:{k}; the Neimark-Sacker analysis does not apply")
-                events.append(Bifurcation(form, "neimark-sacker", g0, point, mu0, coeffs, crit, speed, branch, notes))
+                events.append(Bifurcation(form, Kind.NEIMARK_SACKER, g0, point, mu0, coeffs, crit, speed, branch, notes))
             continue
         for target in (1, -1):
             for g0 in _roots(mu - target, g, domain):
@@ -363,26 +449,29 @@ def _events_on_branch(form: NormalForm, branch: FixedPointBranch) -> list[Bifurc
                 speed = sp.simplify(sp.diff(mu, g).subs(g, g0)) if _interior(domain, g0) else None
                 if target == -1:
                     coeffs = flip_coefficient(form, point, g0)
-                    s = _sign(coeffs.values["c"])
-                    crit = {1: "supercritical", -1: "subcritical", 0: "degenerate"}[s]
-                    events.append(Bifurcation(form, "flip", g0, point, sp.S.NegativeOne, coeffs, crit, speed, branch))
+                    crit = criticality(Kind.FLIP, coeffs.values, _sign)
+                    events.append(Bifurcation(form, Kind.FLIP, g0, point, sp.S.NegativeOne, coeffs, crit, speed, branch))
                 elif _interior(domain, g0):
                     coeffs = pitchfork_coefficients(form, point, g0)
-                    if _sign(coeffs.values["a"]) != 0:
-                        events.append(Bifurcation(form, "transcritical", g0, point, sp.S.One, coeffs, "n/a", speed, branch))
-                    else:
-                        s = _sign(coeffs.values["b"])
-                        crit = {-1: "supercritical", 1: "subcritical", 0: "degenerate"}[s]
-                        kind = "pitchfork" if s else "degenerate"
-                        events.append(Bifurcation(form, kind, g0, point, sp.S.One, coeffs, crit, speed, branch))
+                    kind, crit = _crossing(coeffs)
+                    events.append(Bifurcation(form, kind, g0, point, sp.S.One, coeffs, crit, speed, branch))
                 else:
                     coeffs = fold_coefficient(form, point, g0)
-                    crit = "n/a" if _sign(coeffs.values["a"]) != 0 else "degenerate"
-                    events.append(Bifurcation(form, "fold", g0, point, sp.S.One, coeffs, crit, speed, branch))
+                    crit = criticality(Kind.FOLD, coeffs.values, _sign)
+                    events.append(Bifurcation(form, Kind.FOLD, g0, point, sp.S.One, coeffs, crit, speed, branch))
     return events
 
 
-_PRIORITY = {"pitchfork": 0, "transcritical": 0, "neimark-sacker": 0, "flip": 0, "degenerate": 0, "fold": 1}
+_PRIORITY = {Kind.PITCHFORK: 0, Kind.TRANSCRITICAL: 0, Kind.NEIMARK_SACKER: 0, Kind.FLIP: 0, Kind.DEGENERATE: 0,
+             Kind.FOLD: 1}
+
+
+def _crossing(coeffs: CriticalCoefficients, sign=_sign) -> tuple[Kind, Criticality]:
+    """A multiplier +1 where the fixed point persists: transcritical (a != 0) or pitchfork (a = 0, b != 0)."""
+    if sign(coeffs.values["a"]) != 0:
+        return Kind.TRANSCRITICAL, Criticality.NONE
+    crit = criticality(Kind.PITCHFORK, coeffs.values, sign)
+    return (Kind.DEGENERATE if crit is Criticality.DEGENERATE else Kind.PITCHFORK), crit
 
 
 def _augmented_events(form: NormalForm) -> list[Bifurcation]:
@@ -432,35 +521,40 @@ def _augmented_events(form: NormalForm) -> list[Bifurcation]:
                 if abs(tr) >= 2:
                     continue  # real pair with product 1: not on the unit circle
                 coeffs = neimark_sacker_coefficient(form, point, g0)
-                s = _sign(coeffs.values["d"])
-                crit = {-1: "supercritical", 1: "subcritical", 0: "degenerate"}[s]
+                crit = criticality(Kind.NEIMARK_SACKER, coeffs.values, _sign)
                 mu0 = [m for m in A0.eigenvals() if sp.N(sp.im(m), 30) > 0][0]
-                out.append(Bifurcation(form, "neimark-sacker", g0, point, sp.simplify(mu0), coeffs, crit, None, None, notes))
+                out.append(Bifurcation(form, Kind.NEIMARK_SACKER, g0, point, sp.simplify(mu0), coeffs, crit, None, None,
+                                       notes))
             elif label == "minus":
                 coeffs = flip_coefficient(form, point, g0)
-                s = _sign(coeffs.values["c"])
-                crit = {1: "supercritical", -1: "subcritical", 0: "degenerate"}[s]
-                out.append(Bifurcation(form, "flip", g0, point, sp.S.NegativeOne, coeffs, crit, None, None, notes))
+                crit = criticality(Kind.FLIP, coeffs.values, _sign)
+                out.append(Bifurcation(form, Kind.FLIP, g0, point, sp.S.NegativeOne, coeffs, crit, None, None, notes))
             else:
                 coeffs = pitchfork_coefficients(form, point, g0)
                 fg = sp.Matrix([sp.diff(e, g) for e in form.rhs]).xreplace(dict(zip(form.state, point))).subs(g, g0)
                 transversal = _inner(coeffs.p, fg)
                 if _sign(transversal) != 0:
                     fold = fold_coefficient(form, point, g0)
-                    crit = "n/a" if _sign(fold.values["a"]) != 0 else "degenerate"
-                    out.append(Bifurcation(form, "fold", g0, point, sp.S.One, fold, crit, None, None, notes))
-                elif _sign(coeffs.values["a"]) != 0:
-                    out.append(Bifurcation(form, "transcritical", g0, point, sp.S.One, coeffs, "n/a", None, None, notes))
+                    crit = criticality(Kind.FOLD, fold.values, _sign)
+                    out.append(Bifurcation(form, Kind.FOLD, g0, point, sp.S.One, fold, crit, None, None, notes))
                 else:
-                    s = _sign(coeffs.values["b"])
-                    crit = {-1: "supercritical", 1: "subcritical", 0: "degenerate"}[s]
-                    out.append(Bifurcation(form, "pitchfork" if s else "degenerate", g0, point, sp.S.One, coeffs, crit, None, None, notes))
+                    kind, crit = _crossing(coeffs)
+                    out.append(Bifurcation(form, kind, g0, point, sp.S.One, coeffs, crit, None, None, notes))
     return out
 
 
-def bifurcations(form: NormalForm) -> BifurcationList:
+def bifurcations(form: NormalForm, method: str = "auto", interval: Any = None, box: Any = None
+                 ) -> BifurcationList:
     """Every parameter value where a fixed-point branch has a multiplier +1, -1 or a
     complex pair on the unit circle, classified, with its critical coefficients.
+
+    ``method="exact"``: from the closed-form branches and the augmented systems
+    solved by sympy (maps of dimension <= 2 for the latter); ``"numeric"``:
+    from continuation over ``interval`` within the box |x| <= ``box``
+    (:func:`normalforms._numeric.numeric_bifurcations`: located, polished at
+    30 digits, classified by the same coefficients); ``"auto"`` (default):
+    exact where sympy solves the fixed points of a map of dimension <= 2,
+    numeric otherwise.
 
     A multiplier +1 where the branch ends (a boundary of its existence set)
     is a fold; where the fixed point persists through g0 it is a
@@ -476,8 +570,22 @@ def bifurcations(form: NormalForm) -> BifurcationList:
     transcritical at r = 1, point 0, multiplier 1: a = -1
     flip at r = 3, point 2/3, multiplier -1: c = 9 (supercritical)
     """
+    from ._fixed_points import _exact_fixed_points, _method
+
+    if _method(method) == "numeric" or (method == "auto" and form.dim > 2):
+        from ._numeric import numeric_bifurcations
+
+        return numeric_bifurcations(form, interval, box)
+    try:
+        branches = _exact_fixed_points(form)
+    except ValueError:
+        if method == "exact":
+            raise
+        from ._numeric import numeric_bifurcations
+
+        return numeric_bifurcations(form, interval, box)
     events: list[Bifurcation] = []
-    for branch in fixed_points(form):
+    for branch in branches:
         events.extend(_events_on_branch(form, branch))
     # Branch events come first so that, for a duplicate, the one that knows
     # its branch (and so its crossing speed) is kept.

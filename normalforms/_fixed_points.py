@@ -60,6 +60,14 @@ class FixedPointBranch:
         Subset of ``existence`` where every multiplier has modulus < 1.
     derivative : tuple of sympy.Expr
         dh*/dg.
+    exact : bool
+        True for a closed form; False for a numerically continued branch, whose ``point``,
+        ``multipliers`` and ``derivative`` are taken at one sample and whose ``samples``
+        hold the whole curve.
+    samples : tuple
+        Numeric branches: ``(g, x, stable)`` at every continuation point, in order along the curve.
+    error : float or None
+        Numeric branches: the largest residual |f^k(x, g) - x| over the samples.
     """
 
     form: NormalForm
@@ -71,8 +79,18 @@ class FixedPointBranch:
     derivative: tuple
     period: int = 1
     notes: list = field(default_factory=list)
+    exact: bool = True
+    samples: tuple = ()
+    error: float | None = None
 
     def __str__(self) -> str:
+        if not self.exact:
+            kind = "fixed points" if self.period == 1 else "2-cycles"
+            g0, g1 = self.samples[0][0], self.samples[-1][0]
+            short = lambda st: st.xreplace({f: sp.Float(f, 6) for f in st.atoms(sp.Float)})  # noqa: E731
+            return (f"numeric branch of {kind}: {len(self.samples)} points from {self.form.param} = {g0:.6g} "
+                    f"to {g1:.6g}; exists for {self.form.param} in {short(self.existence)}; stable for "
+                    f"{self.form.param} in {short(self.stable)}")
         pt = self.point[0] if len(self.point) == 1 else self.point
         kind = "fixed point" if self.period == 1 else "2-cycle through"
         mult = ", ".join(sp.sstr(m) for m in self.multipliers)
@@ -209,8 +227,25 @@ def _branch_points(form: NormalForm, equations: list, unknowns: list) -> list:
     return out
 
 
-def fixed_points(form: NormalForm) -> list[FixedPointBranch]:
+METHODS = ("auto", "exact", "numeric")
+
+
+def _method(method: Any) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return method
+
+
+def fixed_points(form: NormalForm, method: str = "auto", interval: Any = None, box: Any = None
+                 ) -> list[FixedPointBranch]:
     """Fixed-point branches h*(g) with multipliers, existence, stability and dh*/dg.
+
+    ``method="exact"`` solves f(h, g) = h with sympy (closed forms);
+    ``"numeric"`` follows the branches by continuation over ``interval``
+    (default g* +- 2, or [-3, 3]) within the state box |x| <= ``box``
+    (default 10), see :mod:`normalforms._numeric`; ``"auto"`` (default) is
+    exact when sympy can solve and numeric otherwise -- it never fails merely
+    because there is no closed form.
 
     Examples
     --------
@@ -218,6 +253,21 @@ def fixed_points(form: NormalForm) -> list[FixedPointBranch]:
     >>> [str(b.point[0]) for b in nf.pitchfork().fixed_points()]
     ['0', '-sqrt(g - 1)', 'sqrt(g - 1)']
     """
+    if _method(method) == "numeric":
+        from ._numeric import numeric_fixed_points
+
+        return numeric_fixed_points(form, interval, box)
+    try:
+        return _exact_fixed_points(form)
+    except ValueError:
+        if method == "exact":
+            raise
+        from ._numeric import numeric_fixed_points
+
+        return numeric_fixed_points(form, interval, box)
+
+
+def _exact_fixed_points(form: NormalForm) -> list[FixedPointBranch]:
     _check_degree(form, MAX_EXACT_DEGREE, "fixed points")
     g = form.param
     x = sp.Matrix(form.state)
@@ -261,8 +311,13 @@ def _same_point(a: tuple, b: tuple, g: sp.Symbol, domain: Any) -> bool:
     return True
 
 
-def period_two_points(form: NormalForm) -> list[FixedPointBranch]:
+def period_two_points(form: NormalForm, method: str = "auto", interval: Any = None, box: Any = None
+                      ) -> list[FixedPointBranch]:
     """Period-2 cycles {p, f(p)} (fixed points of f o f that are not fixed points of f).
+
+    ``method``, ``interval``, ``box``: as for :func:`fixed_points`.  The existence set
+    excludes the parameter values where the cycle collapses onto a fixed point (at its
+    flip), where it is no 2-cycle.
 
     The cycle multiplier is the eigenvalue set of f_h(f(p)) f_h(p).
 
@@ -275,6 +330,21 @@ def period_two_points(form: NormalForm) -> list[FixedPointBranch]:
     -sqrt(2*g - 2*sqrt(g**2 - 4))/2 | exists for g in Interval(2, oo)
     sqrt(2*g - 2*sqrt(g**2 - 4))/2 | exists for g in Interval(2, oo)
     """
+    if _method(method) == "numeric":
+        from ._numeric import numeric_period_two_points
+
+        return numeric_period_two_points(form, interval, box)
+    try:
+        return _exact_period_two_points(form)
+    except ValueError:
+        if method == "exact":
+            raise
+        from ._numeric import numeric_period_two_points
+
+        return numeric_period_two_points(form, interval, box)
+
+
+def _exact_period_two_points(form: NormalForm) -> list[FixedPointBranch]:
     _check_degree(form, MAX_EXACT_DEGREE_PERIOD_TWO, "2-cycles")
     g = form.param
     n = form.dim
@@ -310,6 +380,17 @@ def period_two_points(form: NormalForm) -> list[FixedPointBranch]:
         M = (jac.xreplace(dict(zip(form.state, image))) * jac.xreplace(dict(zip(form.state, pt)))).applyfunc(sp.simplify)
         mults = _eigenvalues(M)
         existence = _real_domain(pt + image, g)
+        if existence is not None:
+            # where the two points coincide the "cycle" is the fixed point it is born from (its flip)
+            collapse = set()
+            for a, b in zip(pt, image):
+                try:
+                    roots = sp.solveset(sp.simplify(a - b), g, sp.S.Reals)
+                except (NotImplementedError, ValueError, TypeError):
+                    continue
+                if isinstance(roots, sp.FiniteSet):
+                    collapse |= {r for r in roots if all(sp.simplify((u - v).subs(g, r)) == 0 for u, v in zip(pt, image))}
+            existence = existence - sp.FiniteSet(*collapse)
         deriv = tuple(sp.simplify(sp.diff(c, g)) for c in pt)
         cycles.append(
             FixedPointBranch(form, pt, (pt, image), mults, existence, _stability(mults, g, existence), deriv, period=2)

@@ -396,20 +396,20 @@ class NormalForm:
 
         return asymptotic_regimes(self, ensemble=ensemble)
 
-    def fixed_points(self):
+    def fixed_points(self, method: str = "auto", interval: Any = None, box: Any = None):
         """Fixed-point branches (see :func:`normalforms.fixed_points`)."""
         from ._fixed_points import fixed_points
 
-        return fixed_points(self)
+        return fixed_points(self, method=method, interval=interval, box=box)
 
-    def period_two_points(self):
+    def period_two_points(self, method: str = "auto", interval: Any = None, box: Any = None):
         """Period-2 cycles (see :func:`normalforms.period_two_points`)."""
         from ._fixed_points import period_two_points
 
-        return period_two_points(self)
+        return period_two_points(self, method=method, interval=interval, box=box)
 
-    def bifurcations(self):
+    def bifurcations(self, method: str = "auto", interval: Any = None, box: Any = None):
         """Bifurcation points, classified, with critical coefficients (see :func:`normalforms.bifurcations`)."""
         from ._bifurcations import bifurcations
 
-        return bifurcations(self)
+        return bifurcations(self, method=method, interval=interval, box=box)

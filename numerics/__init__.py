@@ -20,7 +20,8 @@ NumericalOverflowWarning.
 
 from ._codegen import CacheDirectoryError, CacheIntegrityWarning, CompiledForm, cache_dir, compile_form, form_source
 from ._inputs import gaussian_ics, uniform_ics
-from ._plotting import FIGURE2_FORMS, FIGURE2_RANGES, FIGURE2_T, Figure2, figure2, plot_amplification
+from ._plotting import (FIGURE2_FORMS, FIGURE2_RANGES, FIGURE2_T, Figure2, figure2, plot_amplification,
+                        plot_bifurcation_diagram)
 from ._reference import ReferenceResult, reference
 from ._sweep import (
     DEFAULT_ESCAPE_RADIUS,
@@ -36,6 +37,6 @@ __all__ = [
     "reference", "ReferenceResult",
     "uniform_ics", "gaussian_ics",
     "compile_form", "CompiledForm", "cache_dir", "form_source", "CacheDirectoryError", "CacheIntegrityWarning",
-    "plot_amplification", "figure2", "Figure2", "FIGURE2_FORMS", "FIGURE2_RANGES", "FIGURE2_T",
+    "plot_amplification", "plot_bifurcation_diagram", "figure2", "Figure2", "FIGURE2_FORMS", "FIGURE2_RANGES", "FIGURE2_T",
     "DEFAULT_ESCAPE_RADIUS", "NumericalOverflowWarning",
 ]

@@ -120,3 +120,61 @@ def figure2(*, g: Any = None, T: int = FIGURE2_T, ranges: Sequence[float] = FIGU
         results[name] = {a: sweep(form, g, T, a * unit, progress=progress) for a in ranges}
         plot_amplification(list(results[name].values()), ax=ax, title=f"{letter}  {form.name}")
     return Figure2(figure=fig, results=results)
+
+
+def plot_bifurcation_diagram(form: nf.NormalForm, interval: Any = None, box: Any = None, *, component: int = 0,
+                             cycles: bool = True, ax: Any = None):
+    """Bifurcation diagram: fixed-point branches (solid where stable, dashed where not), 2-cycles, and the
+    bifurcation points labelled by kind.
+
+    The branches are followed numerically (:func:`normalforms.fixed_points` with ``method="numeric"``,
+    so any form works); the labelled points are those of :func:`normalforms.bifurcations` (exact where
+    sympy can solve).  ``component`` picks the state variable drawn for a vector map.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(form, nf.NormalForm):
+        raise TypeError(f"expected a normalforms.NormalForm, got {type(form).__name__}")
+    if isinstance(component, bool) or not isinstance(component, (int, np.integer)) or not 0 <= component < form.dim:
+        raise ValueError(f"component must be an integer in 0..{form.dim - 1} (the state variable drawn)")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.2, 3.8), layout="constrained")
+    else:
+        fig = ax.figure
+    branches = nf.fixed_points(form, method="numeric", interval=interval, box=box)
+    drawn = [("fixed points", branches, "C0")]
+    if cycles:
+        try:
+            drawn.append(("2-cycles", nf.period_two_points(form, method="numeric", interval=interval, box=box), "C1"))
+        except ValueError:
+            pass
+    for label, group, color in drawn:
+        first = True
+        for br in group:
+            g = np.array([s[0] for s in br.samples])
+            x = np.array([s[1][component] for s in br.samples])
+            stable = np.array([s[2] for s in br.samples])
+            for mask, style in ((stable, "-"), (~stable, "--")):
+                y = np.where(mask, x, np.nan)
+                ax.plot(g, y, style, color=color, linewidth=1.2 if style == "-" else 0.9,
+                        label=(f"{label}, stable" if style == "-" else f"{label}, unstable") if first else None)
+            first = False
+    events = nf.bifurcations(form, interval=interval, box=box)
+    lo, hi = ax.get_xlim()
+    for ev in events:
+        g0 = float(ev.parameter_value)
+        if not lo <= g0 <= hi:
+            continue
+        x0 = float(ev.point[component])
+        ax.plot([g0], [x0], "ko", markersize=4)
+        ax.annotate(str(ev.kind), (g0, x0), textcoords="offset points", xytext=(4, 4), fontsize="x-small")
+    state = form.state[component].name
+    ax.set_xlabel(f"parameter {form.param}")
+    ax.set_ylabel(f"fixed point / cycle, {state}")
+    ax.set_title(f"{form.name}: bifurcation diagram")
+    ax.legend(fontsize="x-small", loc="best")
+    return fig

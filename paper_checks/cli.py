@@ -1,6 +1,7 @@
 """The ``nfsntk`` command line.
 
-    nfsntk derive FORM [--order N] [--latex]        symbolic derivations (or --map EXPR, --all)
+    nfsntk derive FORM [--order N] [--latex]        symbolic derivations (or --map EXPR, --all, --range LO:HI)
+    nfsntk diagram FORM --range LO:HI --png F        bifurcation diagram (or --map EXPR)
     nfsntk sweep FORM --g 0.5:1.5:201 --T 30 --ic-range 0.1 --samples 10000 [--csv F] [--png F]
     nfsntk figure2 --out DIR                        the paper's figure 2
     nfsntk train [--config paper|symmetric]         the student-teacher RNN, paper scale, saved record
@@ -140,6 +141,17 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--order", type=_int_flag(1, 9), default=3, help="highest power of h0 in the series, 1..9")
     d.add_argument("--latex", action="store_true", help="print expressions as LaTeX")
     d.add_argument("--all", action="store_true", help="derive every catalogue form")
+    d.add_argument("--range", default=None, help="parameter interval LO:HI for branches found numerically "
+                                                 "(None: g* +- 2, or -3:3)")
+    d.add_argument("--box", type=_positive_float_flag(), default=None,
+                   help="states followed while max |x_i| <= BOX (None: 10)")
+    dg = sub.add_parser("diagram", help="bifurcation diagram of a form: branches, stability, bifurcations",
+                        formatter_class=_HELP)
+    _add_form_args(dg)
+    dg.add_argument("--range", default=None, help="parameter interval LO:HI (None: g* +- 2, or -3:3)")
+    dg.add_argument("--box", type=_positive_float_flag(), default=None, help="state box half-width (None: 10)")
+    dg.add_argument("--component", type=_int_flag(0), default=0, help="state variable drawn (vector maps)")
+    dg.add_argument("--png", default="diagram.png", help="output file")
     s = sub.add_parser("sweep", help="||sNTK_g|| over a g-grid and a uniform IC ensemble", formatter_class=_HELP)
     _add_form_args(s)
     s.add_argument("--g", required=True, help="grid START:STOP:N")
@@ -195,11 +207,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _range(text: str | None):
+    if text is None:
+        return None
+    parts = text.split(":")
+    try:
+        lo, hi = float(parts[0]), float(parts[1])
+    except (IndexError, ValueError):
+        raise ValueError(f"--range must be LO:HI (e.g. 0:3), got {text!r}") from None
+    if len(parts) != 2 or not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"--range must be LO:HI with finite LO < HI, got {text!r}")
+    return lo, hi
+
+
 def _derive(args: argparse.Namespace) -> None:
     if args.all:
         print(catalog_report(order=args.order, latex=args.latex))
         return
-    print(derive(_form_from_args(args), order=args.order, latex=args.latex))
+    print(derive(_form_from_args(args), order=args.order, latex=args.latex, interval=_range(args.range),
+                 box=args.box))
+
+
+def _diagram(args: argparse.Namespace) -> None:
+    import numerics
+
+    form = _form_from_args(args)
+    png = _writable_file("--png", args.png)
+    if args.component >= form.dim:
+        raise ValueError(f"--component must be below the state dimension {form.dim}")
+    fig = numerics.plot_bifurcation_diagram(form, _range(args.range), args.box, component=args.component)
+    fig.savefig(png, dpi=150)
+    print(f"wrote {png}")
 
 
 def _sweep(args: argparse.Namespace) -> None:
@@ -331,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as done:  # --help, or a usage error already printed as one line
         return int(done.code or 0)
     command = {"derive": _derive, "sweep": _sweep, "figure2": _figure2, "train": _train, "check": _check,
-               "crosscheck": _crosscheck}[args.command]
+               "crosscheck": _crosscheck, "diagram": _diagram}[args.command]
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warnings
         try:

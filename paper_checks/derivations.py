@@ -11,8 +11,12 @@ def _section(title: str) -> str:
     return f"\n{title}\n{'-' * len(title)}"
 
 
-def derive(form: nf.NormalForm, order: int = 3, latex: bool = False) -> str:
-    """Every symbolic derivation of the toolkit for one form, as text (or LaTeX)."""
+def derive(form: nf.NormalForm, order: int = 3, latex: bool = False, interval=None, box=None) -> str:
+    """Every symbolic derivation of the toolkit for one form, as text (or LaTeX).
+
+    Fixed points and bifurcations are exact where sympy can solve, otherwise found by
+    continuation over ``interval`` within the state box ``box`` (see :func:`normalforms.bifurcations`).
+    """
     show = sp.latex if latex else sp.sstr
     out = [f"== {form.name} ==", form.latex() if latex else str(form)]
     if form.description:
@@ -45,8 +49,8 @@ def derive(form: nf.NormalForm, order: int = 3, latex: bool = False) -> str:
         out.append(str(regimes))
     out.append(_section("fixed points"))
     try:
-        for b in form.fixed_points():
-            if latex:
+        for b in form.fixed_points(interval=interval, box=box):
+            if latex and b.exact:
                 point = show(b.point[0] if len(b.point) == 1 else sp.Matrix(b.point))
                 mults = ", ".join(show(m) for m in b.multipliers)
                 out.append(f"  $h^* = {point}$, multipliers ${mults}$, exists for ${show(b.existence)}$, "
@@ -54,7 +58,7 @@ def derive(form: nf.NormalForm, order: int = 3, latex: bool = False) -> str:
             else:
                 out.append(f"  {b}")
         out.append(_section("bifurcations (Kuznetsov coefficients)"))
-        out.append(str(form.bifurcations()))
+        out.append(str(form.bifurcations(interval=interval, box=box)))
     except ValueError as exc:
         out.append(f"  not available: {exc}")
     return "\n".join(out)
