@@ -79,8 +79,11 @@ class NormalForm:
     param : str, default ``"g"``
         The bifurcation parameter g.
     g_star : number, optional
-        The critical parameter value g* (needed by the paper's figure-2 style
-        analyses; :meth:`bifurcations` finds it when it is not known).
+        The critical parameter value g*, if you know it (the catalogue forms
+        have g* = 1).  Default None: unknown.  It is only used for display and
+        defaults: plots draw a dashed line at g* when it is set, and numerical
+        continuation searches g* +- 2 when no interval is given (else
+        [-3, 3]).  :meth:`bifurcations` finds the critical values either way.
     name : str, optional
         A label used when printing.
     constants : mapping, optional

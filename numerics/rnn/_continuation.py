@@ -43,9 +43,10 @@ import numpy as np
 
 from ._fixed_points import multipliers
 from ._model import RNN
+from normalforms._kinds import Kind
 from normalforms._repr import short_repr
 
-SPECIAL_KINDS = ("fold", "branch point", "flip", "neimark-sacker")
+SPECIAL_KINDS = (Kind.FOLD, Kind.BRANCH_POINT, Kind.FLIP, Kind.NEIMARK_SACKER)
 
 
 @short_repr()
@@ -76,9 +77,9 @@ class SpecialPoint:
     @property
     def critical_multiplier(self) -> complex:
         mu = self.point.multipliers
-        if self.kind in ("fold", "branch point"):
+        if self.kind in (Kind.FOLD, Kind.BRANCH_POINT):
             return complex(mu[np.argmin(np.abs(mu - 1))])
-        if self.kind == "flip":
+        if self.kind == Kind.FLIP:
             return complex(mu[np.argmin(np.abs(mu + 1))])
         return complex(mu[np.argmin(np.abs(np.abs(mu) - 1))])
 
@@ -172,11 +173,11 @@ def _state(kind: str, p: ContinuationPoint) -> int:
     into a complex pair is not mistaken for a crossing.
     """
     mu = p.multipliers
-    if kind == "fold":
+    if kind == Kind.FOLD:
         return int(np.sign(p.tangent_alpha))
-    if kind == "branch point":
+    if kind == Kind.BRANCH_POINT:
         return int(np.sign(np.prod(1.0 - mu).real))
-    if kind == "flip":
+    if kind == Kind.FLIP:
         return int(np.sign(np.prod(1.0 + mu).real))
     return int(np.sum(np.abs(mu) > 1))
 
@@ -297,13 +298,13 @@ def _record_specials(chord: Chord, branch: Branch, y: np.ndarray, t: np.ndarray,
                      p: ContinuationPoint, p_new: ContinuationPoint) -> None:
     changed = _changes(p, p_new)
     found = []
-    if changed["fold"]:
-        found.append("fold")  # a real multiplier passes +1 at a fold too; it is not a second event
-    elif changed["branch point"]:
-        found.append("branch point")
-    if changed["flip"]:
-        found.append("flip")
-    if changed["neimark-sacker"] and not (changed["fold"] or changed["branch point"] or changed["flip"]):
-        found.append("neimark-sacker")  # the count of |mu| > 1 changed with no real crossing: a complex pair
+    if changed[Kind.FOLD]:
+        found.append(Kind.FOLD)  # a real multiplier passes +1 at a fold too; it is not a second event
+    elif changed[Kind.BRANCH_POINT]:
+        found.append(Kind.BRANCH_POINT)
+    if changed[Kind.FLIP]:
+        found.append(Kind.FLIP)
+    if changed[Kind.NEIMARK_SACKER] and not (changed[Kind.FOLD] or changed[Kind.BRANCH_POINT] or changed[Kind.FLIP]):
+        found.append(Kind.NEIMARK_SACKER)  # the count of |mu| > 1 changed with no real crossing: a complex pair
     for kind in found:
         branch.specials.append(SpecialPoint(kind, _locate(chord, kind, y, t, ds, p), len(branch.points) - 1))

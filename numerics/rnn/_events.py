@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from normalforms._kinds import Kind
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,9 @@ def bifurcation_events(steps: list, fixed_points: list, attractors_only: bool = 
             continue
         changed = _persisting_changed(fixed_points[i - 1], fixed_points[i])
         if n1 != n0 and changed:
-            kind = "pitchfork"
+            kind = Kind.PITCHFORK
         elif n1 != n0:
-            kind = "fold"
+            kind = Kind.FOLD
         else:
             kind = "stability change"
         events.append(Event(i, steps[i - 1], steps[i], kind, n0, n1, s0, s1))

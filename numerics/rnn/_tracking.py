@@ -37,6 +37,7 @@ from ._continuation import Branch, Chord, SpecialPoint, continue_branch
 from ._fixed_points import find_fixed_points, near
 from ._model import RNN
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
+from normalforms._kinds import Criticality, Kind, criticality
 from normalforms._repr import short_repr
 
 
@@ -70,6 +71,14 @@ class LocatedBifurcation:
     @property
     def step(self) -> float:
         return self.step_before + self.alpha * (self.step_after - self.step_before)
+
+    @property
+    def criticality(self) -> Criticality:
+        """By the one rule of :func:`normalforms._kinds.criticality` (a zero below 1e-9 is degenerate)."""
+        if self.coefficients is None:
+            return Criticality.NONE
+        kind = Kind.FOLD if self.classification == Kind.IMPERFECT_PITCHFORK else self.classification
+        return criticality(kind, self.coefficients.values, lambda v: 0 if abs(v) < 1e-9 else (1 if v > 0 else -1))
 
 
 @dataclass
@@ -119,30 +128,30 @@ def classify(special: SpecialPoint, chord: Chord, index: int, step_before: int, 
     net = chord.network(p.alpha)
     mu = special.critical_multiplier
     rest = p.multipliers[np.abs(p.multipliers - mu) > 1e-6]
-    if special.kind == "neimark-sacker":
+    if special.kind == Kind.NEIMARK_SACKER:
         rest = rest[np.abs(rest - np.conj(mu)) > 1e-6]
     base = dict(index=index, step_before=step_before, step_after=step_after, alpha=p.alpha, kind=special.kind,
                 h=p.h, multiplier=mu, network=net, attractor=bool(np.all(np.abs(rest) < 1)))
-    if special.kind == "neimark-sacker":
-        return LocatedBifurcation(classification="neimark-sacker", coefficients=None, **base)
-    if special.kind == "flip":
+    if special.kind == Kind.NEIMARK_SACKER:
+        return LocatedBifurcation(classification=Kind.NEIMARK_SACKER, coefficients=None, **base)
+    if special.kind == Kind.FLIP:
         coef = critical_coefficients(net, p.h, sign=-1)
-        return LocatedBifurcation(classification="flip (period doubling)", coefficients=coef, **base)
+        return LocatedBifurcation(classification=Kind.FLIP, coefficients=coef, **base)
     coef = critical_coefficients(net, p.h, sign=+1)
     a, b = coef.values["a"], coef.values["b"]
-    if special.kind == "branch point":
+    if special.kind == Kind.BRANCH_POINT:
         # at an exact pitchfork the quadratic coefficient vanishes by symmetry (to rounding)
-        label = "pitchfork" if abs(a) <= 1e-7 * max(1.0, abs(b)) else "transcritical"
+        label = Kind.PITCHFORK if abs(a) <= 1e-7 * max(1.0, abs(b)) else Kind.TRANSCRITICAL
         return LocatedBifurcation(classification=label, coefficients=coef, **base)
     if b == 0:
-        return LocatedBifurcation(classification="fold", coefficients=coef, **base)
+        return LocatedBifurcation(classification=Kind.FOLD, coefficients=coef, **base)
     third = p.h - (a / b) * coef.q
     others = find_fixed_points(net, seeds=seeds, rng=rng, extra=np.array([third]))
     scale = abs(a / b)
     # the fold point itself (and its near-degenerate pair) sits at distance |a/b| from the prediction
     away = [fp.h for fp in others if np.linalg.norm(fp.h - p.h) > 0.25 * scale]
     dist = min((np.linalg.norm(h - third) for h in away), default=np.inf) / scale
-    return LocatedBifurcation(classification="imperfect pitchfork" if dist < 0.5 else "fold", coefficients=coef,
+    return LocatedBifurcation(classification=Kind.IMPERFECT_PITCHFORK if dist < 0.5 else Kind.FOLD, coefficients=coef,
                               imperfection=2 * a**3 / (27 * b**2), cusp_offset=a / (3 * b), partner_error=float(dist),
                               **base)
 
