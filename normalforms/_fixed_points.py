@@ -326,7 +326,7 @@ def period_two_points(form: NormalForm, method: str = "auto", interval: Any = No
     >>> import normalforms as nf
     >>> for cycle in nf.period_doubling().period_two_points():
     ...     print(cycle.point[0], '| exists for g in', cycle.existence)
-    -sqrt(g - 1) | exists for g in Interval(1, oo)
+    -sqrt(g - 1) | exists for g in Interval.open(1, oo)
     -sqrt(2*g - 2*sqrt(g**2 - 4))/2 | exists for g in Interval(2, oo)
     sqrt(2*g - 2*sqrt(g**2 - 4))/2 | exists for g in Interval(2, oo)
     """

@@ -217,11 +217,16 @@ def _dedupe(found: list) -> list:
         kind, point, _, polished, _ = entry
         duplicate = False
         for other in kept:
-            close = max(abs(float(a) - float(b)) for a, b in zip(point, other[1])) < (1e-8 if polished and other[3]
-                                                                                     else 1e-2)
-            same_family = {kind, other[0]} <= {"fold", "branch point"} or kind == other[0]
-            if close and same_family:
-                duplicate = True
+            distance = max(abs(float(a) - float(b)) for a, b in zip(point, other[1]))
+            scale = 1 + max(abs(float(v)) for v in point)
+            if kind == other[0]:
+                # the same point seen from two branches
+                duplicate = distance < (1e-8 if polished and other[3] else 1e-2) * scale
+            elif {kind, other[0]} == {"fold", "branch point"}:
+                # a branch turning at a branch point has a "fold" there, which the fold system (singular
+                # at a branch point) polishes only to a nearby point: it is the branch point
+                duplicate = distance < 1e-3 * scale
+            if duplicate:
                 break
         if not duplicate:
             kept.append(entry)

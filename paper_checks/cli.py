@@ -141,14 +141,14 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--order", type=_int_flag(1, 9), default=3, help="highest power of h0 in the series, 1..9")
     d.add_argument("--latex", action="store_true", help="print expressions as LaTeX")
     d.add_argument("--all", action="store_true", help="derive every catalogue form")
-    d.add_argument("--range", default=None, help="parameter interval LO:HI for branches found numerically "
+    d.add_argument("--range", default=None, help="parameter interval LO:HI for branches found numerically (a negative LO: --range=-2:4) "
                                                  "(None: g* +- 2, or -3:3)")
     d.add_argument("--box", type=_positive_float_flag(), default=None,
                    help="states followed while max |x_i| <= BOX (None: 10)")
     dg = sub.add_parser("diagram", help="bifurcation diagram of a form: branches, stability, bifurcations",
                         formatter_class=_HELP)
     _add_form_args(dg)
-    dg.add_argument("--range", default=None, help="parameter interval LO:HI (None: g* +- 2, or -3:3)")
+    dg.add_argument("--range", default=None, help="parameter interval LO:HI, e.g. --range=-2:4 (None: g* +- 2, or -3:3)")
     dg.add_argument("--box", type=_positive_float_flag(), default=None, help="state box half-width (None: 10)")
     dg.add_argument("--component", type=_int_flag(0), default=0, help="state variable drawn (vector maps)")
     dg.add_argument("--png", default="diagram.png", help="output file")

@@ -172,7 +172,7 @@ def test_the_cli_derives_and_draws_a_transcendental_map(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "pitchfork at g = 1" in out and "[numeric" in out and "numeric branch of fixed points" in out
     png = tmp_path / "d.png"
-    assert main(["diagram", "--map", "r*h*(1-h)", "--param", "r", "--range", "-2:4", "--box", "3",
+    assert main(["diagram", "--map", "r*h*(1-h)", "--param", "r", "--range=-2:4", "--box", "3",
                  "--png", str(png)]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert main(["diagram", "pitchfork", "--range", "2:1"]) == 2
