@@ -166,7 +166,8 @@ def test_derive_of_a_huge_map_is_bounded(capsys):
     assert main(["derive", "--map", "g*h - h**1000"]) == 0
     out = capsys.readouterr().out
     assert time.perf_counter() - start < 60
-    assert out.count("not available") >= 2 and "degree 1000" in out
+    # no exact unrolling or fixed points at degree 1000: said so, and the branches are continued numerically
+    assert "not available" in out and "[numeric" in out and "numeric branch of fixed points" in out
 
 
 def test_derive_all_honours_latex(capsys):
