@@ -11,6 +11,7 @@ fresh clone), so every rendered output was produced by this build.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -57,6 +58,8 @@ TARGET = HERE / "notebooks"
 API = {  # page -> (package, one line on what it holds)
     "normalforms": ("normalforms", "The symbolic layer (sympy, mpmath): forms, derivations, fixed points, "
                                    "bifurcations, the whitelist parser."),
+    "normalforms_strategies": ("normalforms.strategies", "Hypothesis strategies: parameters inside a regime, "
+                                                         "catalogue forms, random maps with a given bifurcation."),
     "numerics": ("numerics", "The numeric layer (numba): sweeps, trajectories, the mpmath reference, plots, the "
                              "kernel cache."),
     "numerics_rnn": ("numerics.rnn", "The recurrent models: the tanh RNN, sNTK/Fisher operators, fixed points, "
@@ -65,13 +68,13 @@ API = {  # page -> (package, one line on what it holds)
 }
 
 
-def _copy_notebooks(app) -> None:
+def _copy_notebooks() -> None:
     TARGET.mkdir(exist_ok=True)
     for nb in sorted(NOTEBOOKS.glob("*.ipynb")):
         shutil.copy2(nb, TARGET / nb.name)
 
 
-def _api_pages(app) -> None:
+def _api_pages() -> None:
     """One page per package listing exactly its ``__all__`` (so the reference cannot drift from the code)."""
     import importlib
 
@@ -85,11 +88,8 @@ def _api_pages(app) -> None:
         (HERE / "api" / f"{page}.rst").write_text("\n".join(lines) + "\n")
 
 
-def setup(app) -> None:
-    import os
-
-    # The notebooks read their records from here (they train the reduced ones if these are absent).
-    os.environ.setdefault("NFSNTK_OUT", str(ROOT / "out" / "paper_checks"))
-    # before autosummary (priority 500) reads the pages these write
-    app.connect("builder-inited", _copy_notebooks, priority=100)
-    app.connect("builder-inited", _api_pages, priority=100)
+# Written when this file is read -- before Sphinx lists the source files -- so that a fresh clone
+# (where both folders are absent: they are generated, and ignored by git) builds the same as a warm tree.
+os.environ.setdefault("NFSNTK_OUT", str(ROOT / "out" / "paper_checks"))  # the notebooks' records
+_copy_notebooks()
+_api_pages()

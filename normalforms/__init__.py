@@ -40,6 +40,8 @@ from ._ensembles import GaussianEnsemble, PointEnsemble, SymbolicMoments, Unifor
 from ._exppoly import ExpPoly
 from ._fixed_points import FixedPointBranch, fixed_points, period_two_points
 from ._form import NormalForm
+from ._kinds import Criticality, Kind
+from ._laws import LawStatus, LawVerdict, assert_law, verify_law
 from ._parse import FUNCTIONS as ALLOWED_FUNCTIONS
 from ._parse import parse_expression
 from ._series import SensitivitySeries, SntkSeries, sensitivity_series, sntk_norm
@@ -47,7 +49,8 @@ from ._symbols import H0_SYMBOL, T_SYMBOL, T_TIME
 from ._unroll import TangentRecursion, Unrolled, tangent_recursion, unroll
 
 __all__ = [
-    "NormalForm", "parse_expression", "ALLOWED_FUNCTIONS",
+    "NormalForm", "parse_expression", "ALLOWED_FUNCTIONS", "Kind", "Criticality",
+    "verify_law", "assert_law", "LawVerdict", "LawStatus",
     "stability_flip", "pitchfork", "saddle_node", "period_doubling", "transcritical",
     "neimark_sacker", "imperfect_pitchfork", "catalog",
     "tangent_recursion", "unroll", "TangentRecursion", "Unrolled",

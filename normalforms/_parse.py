@@ -48,7 +48,7 @@ import sympy as sp
 
 __all__ = [
     "FUNCTIONS", "CONSTANTS", "MAX_TEXT_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "MAX_NUMBER_BITS",
-    "parse_expression", "parse_components", "as_expression", "as_real_number", "check_name",
+    "parse_expression", "parse_components", "as_expression", "as_real_number", "check_name", "parse_condition",
 ]
 
 #: Functions a string may call, with their arity.  Exactly the ones whose
@@ -423,3 +423,43 @@ def as_real_number(value: Any, what: str) -> sp.Expr:
     if expr.is_real is not True:
         raise ValueError(f"{what} must be a real number, got {value!r}")
     return expr
+
+
+_RELATIONS = {ast.Lt: sp.StrictLessThan, ast.LtE: sp.LessThan, ast.Gt: sp.StrictGreaterThan, ast.GtE: sp.GreaterThan,
+              ast.Eq: sp.Eq}
+
+
+def parse_condition(text: str, names: Mapping[str, sp.Expr], what: str = "condition") -> sp.Basic:
+    """A condition such as ``"abs(g) < 1"``, ``"g = 1"``, ``"0.5 <= g < 2"`` or ``"g > 1 and g < 3"``.
+
+    Comparisons (chained allowed, ``=`` read as ``==``) joined by ``and``; each side is a formula
+    built by the same whitelist as :func:`parse_expression` -- nothing is evaluated.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> g = sp.Symbol("g", real=True)
+    >>> parse_condition("abs(g) < 1", {"g": g})
+    Abs(g) < 1
+    >>> parse_condition("g = 1", {"g": g})
+    Eq(g, 1)
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a string such as 'abs(g) < 1', got {type(text).__name__}")
+    # "g = 1" is the natural way to write an equality; Python's parser wants "=="
+    cleaned = re.sub(r"(?<![<>=!])=(?!=)", "==", text)
+    node = _tree(cleaned, what)
+    builder = _Builder(cleaned.strip(), dict(names), False, what)
+    parts = node.values if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) else [node]
+    out = []
+    for part in parts:
+        if not isinstance(part, ast.Compare):
+            raise builder.fail("write comparisons such as 'abs(g) < 1' or 'g = 1', joined by 'and'")
+        left = builder.build(part.left, 1)
+        for op, right_node in zip(part.ops, part.comparators):
+            if type(op) not in _RELATIONS:
+                raise builder.fail(f"the comparison {type(op).__name__} is not allowed; use < <= > >= =")
+            right = builder.build(right_node, 1)
+            out.append(_RELATIONS[type(op)](left, right))
+            left = right
+    return sp.And(*out) if len(out) > 1 else out[0]

@@ -2,6 +2,7 @@
 
     nfsntk derive FORM [--order N] [--latex]        symbolic derivations (or --map EXPR, --all, --range LO:HI)
     nfsntk diagram FORM --range LO:HI --png F        bifurcation diagram (or --map EXPR)
+    nfsntk verify FORM --law L --regime R            check a claimed large-T law (exit 0 holds, 1 not)
     nfsntk sweep FORM --g 0.5:1.5:201 --T 30 --ic-range 0.1 --samples 10000 [--csv F] [--png F]
     nfsntk figure2 --out DIR                        the paper's figure 2
     nfsntk train [--config paper|symmetric]         the student-teacher RNN, paper scale, saved record
@@ -145,6 +146,17 @@ def _parser() -> argparse.ArgumentParser:
                                                  "(None: g* +- 2, or -3:3)")
     d.add_argument("--box", type=_positive_float_flag(), default=None,
                    help="states followed while max |x_i| <= BOX (None: 10)")
+    v = sub.add_parser("verify", help="check a claimed large-T law of a form over a parameter regime",
+                       formatter_class=_HELP, description="Exit status 0 when the law holds at every value tried, "
+                                                          "1 when it does not (usable in CI scripts).")
+    _add_form_args(v)
+    v.add_argument("--law", required=True, help='the claimed law in T and the parameter, e.g. "T**3/3"')
+    v.add_argument("--regime", required=True, help='parameter values, e.g. "abs(g) < 1", "g = 1", "1 < g < 2"')
+    v.add_argument("--quantity", choices=["norm", "dg_h", "h"], default="norm",
+                   help="||sNTK_g|| per sample (h0 = 1), or D_g h_T / h_T at h0 = 1")
+    v.add_argument("--draws", type=_int_flag(1, 10_000), default=None,
+                   help="draw this many parameter values with hypothesis (None: five fixed values)")
+    v.add_argument("--seed", type=_int_flag(0), default=0, help="seed of the draws")
     dg = sub.add_parser("diagram", help="bifurcation diagram of a form: branches, stability, bifurcations",
                         formatter_class=_HELP)
     _add_form_args(dg)
@@ -226,6 +238,24 @@ def _derive(args: argparse.Namespace) -> None:
         return
     print(derive(_form_from_args(args), order=args.order, latex=args.latex, interval=_range(args.range),
                  box=args.box))
+
+
+class _LawFails(Exception):
+    """The law does not hold: exit status 1 after the verdict was printed."""
+
+
+def _verify(args: argparse.Namespace) -> None:
+    form = _form_from_args(args)
+    strategy = None
+    if args.draws is not None:
+        from normalforms import strategies
+
+        strategy = strategies.parameters(args.regime, form.param.name)
+    verdict = nf.verify_law(form, args.law, args.regime, quantity=args.quantity, strategy=strategy,
+                            draws=args.draws or 50, seed=args.seed)
+    print(verdict)
+    if not verdict:
+        raise _LawFails
 
 
 def _diagram(args: argparse.Namespace) -> None:
@@ -369,11 +399,13 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as done:  # --help, or a usage error already printed as one line
         return int(done.code or 0)
     command = {"derive": _derive, "sweep": _sweep, "figure2": _figure2, "train": _train, "check": _check,
-               "crosscheck": _crosscheck, "diagram": _diagram}[args.command]
+               "crosscheck": _crosscheck, "diagram": _diagram, "verify": _verify}[args.command]
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warnings
         try:
             command(args)
+        except _LawFails:
+            return 1
         except (ValueError, TypeError, OSError, ArithmeticError, MemoryError, KeyboardInterrupt) as exc:
             code, line = _failure(exc)
             # Ctrl-C can land while a progress bar is half drawn: start the message on its own line

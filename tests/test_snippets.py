@@ -34,6 +34,7 @@ def blocks(path: Path) -> list[tuple[int, str, str]]:
 def test_snippets_are_found():
     assert len(blocks(ROOT / "README.md")) >= 2
     assert len(blocks(ROOT / "docs" / "tour.md")) >= 6
+    assert len(blocks(ROOT / "docs" / "laws.md")) >= 5
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
