@@ -136,26 +136,53 @@ class Chord:
         return np.hstack([np.eye(h.size) - d[:, None] * W, -(d * (self.dW @ h + self.db))[:, None]])
 
 
-def _tangent(chord: Chord, y: np.ndarray, previous: np.ndarray) -> np.ndarray:
+def _tangent(chord: Chord, y: np.ndarray, previous: np.ndarray, conditioned: bool = False) -> np.ndarray:
+    """The unit tangent of the curve at y, oriented along ``previous``.
+
+    On a singular point (a checkpoint exactly on a fold or branch point) the bordered
+    system is singular -- or, with ``conditioned``, ill-conditioned beyond 1e12 -- and the
+    tangent is ``previous`` projected onto the null space of [G_h, G_alpha]: at a branch
+    point, of the two branches through it, the one closest to the way the curve came (from
+    a checkpoint: the one that continues in alpha); at a fold, where that projection
+    vanishes, its null vector.
+    """
     J = chord.jacobian(y)
-    t = np.linalg.solve(np.vstack([J, previous[None, :]]), np.r_[np.zeros(J.shape[0]), 1.0])
+    M = np.vstack([J, previous[None, :]])
+    try:
+        if not conditioned or np.linalg.cond(M) < 1e12:
+            t = np.linalg.solve(M, np.r_[np.zeros(J.shape[0]), 1.0])
+            return t / np.linalg.norm(t)
+    except np.linalg.LinAlgError:
+        pass
+    _, sv, Vt = np.linalg.svd(J)  # J is N x (N + 1): its last right singular vector is always null
+    null = Vt[np.r_[np.flatnonzero(sv < 1e-8 * max(sv[0], 1.0)), J.shape[1] - 1]]
+    t = null.T @ (null @ previous)
+    if np.linalg.norm(t) < 1e-12:
+        t = null[-1] * np.sign(null[-1][np.argmax(np.abs(null[-1]))])
     return t / np.linalg.norm(t)
 
 
 def _correct(chord: Chord, guess: np.ndarray, anchor: np.ndarray, tangent: np.ndarray,
-             tol: float = 1e-12, iters: int = 8) -> tuple[np.ndarray | None, int]:
-    """Newton on G(y) = 0, tangent . (y - anchor) = 0; (None, iters) when it does not converge."""
+             tol: float = 1e-12, iters: int = 8, step_tol: float | None = None) -> tuple[np.ndarray | None, int]:
+    """Newton on G(y) = 0, tangent . (y - anchor) = 0; (None, iters) when it does not converge.
+
+    ``step_tol`` (default ``tol``) bounds the last Newton step.  Where G_h is singular at the
+    solution (a checkpoint exactly on a bifurcation) Newton converges only linearly; the caller
+    then allows more iterations and a looser step, the residual still below ``tol``.
+    """
+    step_tol = tol if step_tol is None else step_tol
     y = guess.copy()
     for k in range(1, iters + 1):
         F = np.r_[chord.residual(y), tangent @ (y - anchor)]
+        M = np.vstack([chord.jacobian(y), tangent[None, :]])
         try:
-            step = np.linalg.solve(np.vstack([chord.jacobian(y), tangent[None, :]]), F)
-        except np.linalg.LinAlgError:
-            return None, k
+            step = np.linalg.solve(M, F)
+        except np.linalg.LinAlgError:  # exactly singular (on a bifurcation): the least-squares step
+            step = np.linalg.lstsq(M, F, rcond=None)[0]
         y = y - step
         if not np.all(np.isfinite(y)):
             return None, k
-        if np.max(np.abs(step)) < tol and np.max(np.abs(chord.residual(y))) < tol:
+        if np.max(np.abs(step)) < step_tol and np.max(np.abs(chord.residual(y))) < tol:
             return y, k
     return None, iters
 
@@ -231,12 +258,15 @@ def continue_branch(chord: Chord, h: np.ndarray, alpha: float, direction: int = 
     y = np.r_[np.asarray(h, dtype=np.float64), float(alpha)]
     residual = float(np.max(np.abs(chord.residual(y))))
     fixed = np.r_[np.zeros(y.size - 1), 1.0]
-    if residual <= 1e-8:  # polish at fixed alpha, so the start is on the curve to rounding
-        y, _ = _correct(chord, y, y, fixed)
-    if residual > 1e-8 or y is None:
+    if residual > 1e-8:
         raise ValueError(f"the start is not (near) a fixed point of the network at alpha = {alpha} (residual "
                          f"{residual:.1e} > 1e-8); pass a fixed point, e.g. from find_fixed_points")
-    t = _tangent(chord, y, np.r_[np.zeros(y.size - 1), float(direction)])
+    # polish at fixed alpha, so the start is on the curve to rounding; on a singular point (a
+    # checkpoint exactly on a bifurcation) that Newton system is singular and the start stays as given
+    polished, _ = _correct(chord, y, y, fixed)
+    if polished is not None:
+        y = polished
+    t = _tangent(chord, y, np.r_[np.zeros(y.size - 1), float(direction)], conditioned=True)
     branch = Branch()
     p = _point(chord, y, t)
     branch.points.append(p)
@@ -260,7 +290,10 @@ def continue_branch(chord: Chord, h: np.ndarray, alpha: float, direction: int = 
         if edge is not None:
             # leaving [0, 1]: land exactly on the checkpoint instead
             guess = y + (y_new - y) * (edge - y[-1]) / (y_new[-1] - y[-1])
-            y_new, _ = _correct(chord, guess, np.r_[np.zeros(y.size - 1), edge], fixed)
+            anchor = np.r_[np.zeros(y.size - 1), edge]
+            y_new, _ = _correct(chord, guess, anchor, fixed)
+            if y_new is None:  # the checkpoint may lie exactly on a bifurcation: G_h singular there
+                y_new, _ = _correct(chord, guess, anchor, fixed, iters=200, step_tol=1e-9)
             ok = y_new is not None
             if ok:
                 t_new = _tangent(chord, y_new, t)

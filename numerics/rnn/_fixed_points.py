@@ -46,18 +46,23 @@ class RnnFixedPoint:
 def _newton(net: RNN, h: np.ndarray, iters: int, tol: float) -> tuple[np.ndarray, float]:
     I = np.eye(net.N)
     polish = 2  # Newton steps after the tolerance is met: quadratic convergence reaches rounding level
+    last = np.inf
     for _ in range(iters):
         a = net.W @ h + net.b
         th = np.tanh(a)
         F = h - th
         res = float(np.max(np.abs(F)))
+        # and the last step small: at a degenerate root (a network exactly on a bifurcation, h - tanh h
+        # ~ h^3/3) the residual is below tol far from the root, where Newton converges only linearly
         if res < tol:
-            if polish == 0:
+            if polish <= 0 and last < 1e-9:
                 return h, res
             polish -= 1
         Jf = I - (1.0 - th**2)[:, None] * net.W
         try:
-            h = h - np.linalg.solve(Jf, F)
+            step = np.linalg.solve(Jf, F)
+            last = float(np.max(np.abs(step)))
+            h = h - step
         except np.linalg.LinAlgError:
             # singular exactly at a bifurcation (a multiplier at 1): a converged point stays valid
             return h, (res if res < tol else np.inf)

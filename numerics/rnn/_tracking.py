@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._inputs import SeedLike, as_generator
-from ._continuation import Branch, Chord, SpecialPoint, continue_branch
+from ._continuation import Branch, Chord, ContinuationPoint, SpecialPoint, continue_branch
 from ._fixed_points import find_fixed_points, near
 from ._model import RNN
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
@@ -121,6 +121,10 @@ def _coincide(sp: SpecialPoint, others: list[SpecialPoint], alpha_tol: float, h_
                for o in others)
 
 
+def _shifted(p: ContinuationPoint, by: float) -> ContinuationPoint:
+    return ContinuationPoint(p.alpha + by, p.h, p.multipliers, p.tangent_alpha)
+
+
 def classify(special: SpecialPoint, chord: Chord, index: int, step_before: int, step_after: int,
              seeds: int = 20, rng: SeedLike = 0) -> LocatedBifurcation:
     """Normal-form coefficients and the classification of one located special point."""
@@ -177,6 +181,7 @@ def track_fixed_points(networks: list[RNN], steps: list[int], seeds: int = 20, r
     gen = as_generator(rng)
     tracks = FixedPointTracks(steps=list(steps))
     current = [fp.h for fp in find_fixed_points(networks[0], seeds=seeds, rng=gen)]
+    at_checkpoint: list[SpecialPoint] = []  # events located on the last segment's end (alpha = 1)
     from tqdm.auto import tqdm
 
     for i in tqdm(range(1, len(networks)), desc="tracking fixed points", disable=progress is False,
@@ -203,7 +208,13 @@ def track_fixed_points(networks: list[RNN], steps: list[int], seeds: int = 20, r
         bps = [o for o in seen if o.kind == "branch point"]
         # a pitchfork's new branches turn in alpha at the branch point: seen from them it looks like a fold
         seen = [sp for sp in seen if not (sp.kind == "fold" and _coincide(sp, bps, 1e-2, 1e-2))]
+        # a checkpoint exactly on a bifurcation ends one segment and starts the next on it: one event
+        seen = [sp for sp in seen if not (sp.point.alpha < 1e-7 and _coincide(
+            sp, [o for o in at_checkpoint if o.kind == sp.kind], 1.0, 1e-4))]
+        at_checkpoint = []
         for sp in sorted(seen, key=lambda s: s.point.alpha):
             tracks.bifurcations.append(classify(sp, chord, i, steps[i - 1], steps[i], seeds=seeds, rng=gen))
+            if sp.point.alpha > 1 - 1e-7:
+                at_checkpoint.append(SpecialPoint(sp.kind, _shifted(sp.point, -1.0), sp.after))
         current = [fp.h for fp in found]
     return tracks
