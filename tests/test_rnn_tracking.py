@@ -150,3 +150,24 @@ def test_tracked_branches_meet_the_fixed_points_of_the_later_checkpoint():
 def test_bad_inputs(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("on", [5, 0, 10])
+def test_a_checkpoint_exactly_on_the_bifurcation_is_tracked_through(on):
+    # issue 18 reproducer: W = diag(w, 0.5, 0.3), w = 1 exactly at the checkpoint ``on`` (the first,
+    # an inner one, the last); the origin's multiplier is w, so the pitchfork is at that step, with
+    # b = tanh'''(0)/6 = -1/3 along e_0 (tanh u = u - u^3/3 + ...), reported once
+    steps = list(range(11))
+    nets = [RNN(np.diag([1.0 + 0.02 * (s - on), 0.5, 0.3]), np.zeros(3)) for s in steps]
+    assert nets[on].W[0, 0] == 1.0
+    tracks = track_fixed_points(nets, steps, seeds=10, progress=False)
+    (bif,) = tracks.bifurcations
+    assert bif.classification == "pitchfork" and bif.step == pytest.approx(on, abs=1e-8)
+    assert bif.coefficients.values["b"] == pytest.approx(-1 / 3, rel=1e-6)
+
+
+def test_the_finder_returns_one_point_at_a_degenerate_root():
+    # h - tanh(h) ~ h^3/3 is below any residual tolerance on a whole interval around the root
+    net = RNN(np.diag([1.0, 0.5, 0.3]), np.zeros(3))
+    (fp,) = find_fixed_points(net, seeds=20)
+    assert np.max(np.abs(fp.h)) < 1e-6
