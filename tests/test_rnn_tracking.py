@@ -142,7 +142,7 @@ def test_tracked_branches_meet_the_fixed_points_of_the_later_checkpoint():
     [
         (lambda: track_fixed_points([coupled(0.8)], [0]), ">= 2 checkpoints"),
         (lambda: track_fixed_points([coupled(0.8), coupled(0.9)], [0]), "one step per checkpoint"),
-        (lambda: Chord(coupled(0.8), RNN(np.eye(2), np.zeros(2))), "different sizes"),
+        (lambda: Chord(coupled(0.8), RNN(np.eye(2), np.zeros(2))), "one kind and size"),
         (lambda: continue_branch(Chord(coupled(0.8), coupled(0.9)), np.ones(3), 0.0), "not \\(near\\) a fixed point"),
         (lambda: continue_branch(Chord(coupled(0.8), coupled(0.9)), np.zeros(3), 0.0, direction=0), "direction"),
     ],

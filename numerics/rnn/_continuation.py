@@ -1,10 +1,12 @@
-r"""Pseudo-arclength continuation of RNN fixed points between two checkpoints.
+r"""Pseudo-arclength continuation of a cell's fixed points between two checkpoints.
 
 Between checkpoints theta_0 = (W_0, b_0) and theta_1 the parameters are joined
 by the chord theta(alpha) = theta_0 + alpha (theta_1 - theta_0), alpha in [0, 1],
 and the fixed-point curve
 
-.. math:: G(h, \alpha) = h - \tanh(W(\alpha) h + b(\alpha)) = 0
+.. math:: G(h, \alpha) = h - F(h, x; \theta(\alpha)) = 0
+
+(for the paper's cell F = tanh(W h + b); any cell of the protocol, at a constant input x)
 
 is followed in (h, alpha) by pseudo-arclength continuation (Keller; Kuznetsov
 2004, sec. 10.2): tangent predictor, Newton corrector on the hyperplane
@@ -42,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._fixed_points import multipliers
-from ._model import RNN
+from ._cells import AbstractCell
 from normalforms._kinds import Kind
 from normalforms._repr import short_repr
 
@@ -108,32 +110,32 @@ class Branch:
 
 
 class Chord:
-    """theta(alpha) = theta_0 + alpha (theta_1 - theta_0) and the fixed-point map on it."""
+    """theta(alpha) = theta_0 + alpha (theta_1 - theta_0) between two cells of one kind, and the
+    fixed-point map h = F(h, x; theta(alpha)) on it at the constant input ``x`` (default 0)."""
 
-    def __init__(self, net0: RNN, net1: RNN) -> None:
-        if net0.N != net1.N:
-            raise ValueError(f"checkpoints have different sizes: N = {net0.N} and {net1.N}")
-        self.net0, self.net1 = net0, net1
-        self.dW, self.db = net1.W - net0.W, net1.b - net0.b
+    def __init__(self, net0: AbstractCell, net1: AbstractCell, x=None) -> None:
+        if type(net0) is not type(net1) or net0.layout() != net1.layout():
+            raise ValueError(f"checkpoints must be cells of one kind and size; got {net0!r} and {net1!r}")
+        if getattr(net0, "alpha", None) != getattr(net1, "alpha", None):
+            raise ValueError("checkpoints of a leaky cell must share alpha (a hyperparameter, not on the chord)")
+        self.net0, self.net1, self.x = net0, net1, x
+        self.theta0 = net0.flat()
+        self.dtheta = net1.flat() - self.theta0
 
-    def _params(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-        # raw arrays for the Newton loop: an RNN re-validates all N^2 weights on every call
-        return self.net0.W + alpha * self.dW, self.net0.b + alpha * self.db
-
-    def network(self, alpha: float) -> RNN:
-        return RNN(*self._params(alpha))
+    def network(self, alpha: float) -> AbstractCell:
+        # unchecked: an RNN re-validating all N^2 weights on every Newton step costs more than the step
+        return self.net0.with_flat(self.theta0 + alpha * self.dtheta, check=False)
 
     def residual(self, y: np.ndarray) -> np.ndarray:
         h = y[:-1]
-        W, b = self._params(y[-1])
-        return h - np.tanh(W @ h + b)
+        return h - self.network(y[-1]).map1(h, self.x)
 
     def jacobian(self, y: np.ndarray) -> np.ndarray:
         """[G_h, G_alpha], shape (N, N + 1)."""
         h = y[:-1]
-        W, b = self._params(y[-1])
-        d = 1.0 - np.tanh(W @ h + b) ** 2
-        return np.hstack([np.eye(h.size) - d[:, None] * W, -(d * (self.dW @ h + self.db))[:, None]])
+        net = self.network(y[-1])
+        return np.hstack([np.eye(h.size) - net.jacobian_h(h, self.x),
+                          -net.param_jvp1(h, self.dtheta, self.x)[:, None]])
 
 
 def _tangent(chord: Chord, y: np.ndarray, previous: np.ndarray, conditioned: bool = False) -> np.ndarray:
@@ -188,7 +190,8 @@ def _correct(chord: Chord, guess: np.ndarray, anchor: np.ndarray, tangent: np.nd
 
 
 def _point(chord: Chord, y: np.ndarray, tangent: np.ndarray) -> ContinuationPoint:
-    return ContinuationPoint(float(y[-1]), y[:-1].copy(), multipliers(chord.network(y[-1]), y[:-1]), float(tangent[-1]))
+    return ContinuationPoint(float(y[-1]), y[:-1].copy(), multipliers(chord.network(y[-1]), y[:-1], chord.x),
+                             float(tangent[-1]))
 
 
 def _state(kind: str, p: ContinuationPoint) -> int:

@@ -25,14 +25,20 @@ import numpy as np
 
 from .._inputs import SeedLike, as_generator, check_T, real_array
 from normalforms._repr import short_repr
+from ._cells import AbstractCell
 
 READOUT = (0, 1)
 
 
 @short_repr()
 @dataclass(frozen=True, eq=False)
-class RNN:
-    """Parameters (W, b) of h_t = tanh(W h_{t-1} + b).
+class RNN(AbstractCell):
+    """Parameters (W, b) of h_t = tanh(W h_{t-1} + b): the paper's cell.
+
+    A cell of the protocol (:mod:`numerics.rnn._cells`) with groups W (N, N) and b (N,),
+    whose sequence derivatives are the fused kernels of ``_derivatives`` and whose
+    one-state jet is written out (``_normal_form``'s formulas), so every record of the
+    paper is computed by the same floating-point operations as before the protocol.
 
     Attributes
     ----------
@@ -68,6 +74,67 @@ class RNN:
     def flat(self) -> np.ndarray:
         """theta = (vec(W) row-major, b), shape (N^2 + N,)."""
         return np.concatenate([self.W.ravel(), self.b])
+
+    # ---- the cell protocol ------------------------------------------------------------------
+    def layout(self) -> dict:
+        return {"W": (self.N, self.N), "b": (self.N,)}
+
+    def params(self) -> dict:
+        return {"W": self.W, "b": self.b}
+
+    def _from_groups(self, groups: dict, check: bool) -> "RNN":
+        if check:
+            return RNN(groups["W"], groups["b"])
+        net = object.__new__(RNN)  # inner loops (continuation): the values are sums of checked ones
+        object.__setattr__(net, "W", groups["W"])
+        object.__setattr__(net, "b", groups["b"])
+        return net
+
+    def _update(self, h, x, p):
+        from ._jet import tanh
+
+        return tanh(h @ p["W"].T + p["b"])
+
+    def _update_vjp(self, h, x, h_new, lam):
+        delta = lam * (1.0 - h_new**2)
+        m, B, N = delta.shape
+        grads = {"W": np.einsum("mbi,bj->mij", delta, h), "b": delta.sum(axis=1)}
+        return (delta.reshape(m * B, N) @ self.W).reshape(m, B, N), grads
+
+    def jvp(self, H, X, dtheta):
+        from ._derivatives import jvp
+
+        dtheta = np.atleast_2d(np.asarray(dtheta, dtype=np.float64))
+        g = self.split(dtheta)
+        return jvp(self, H, g["W"], g["b"])
+
+    def vjp(self, H, X, V):
+        from ._derivatives import vjp
+
+        V = np.asarray(V, dtype=np.float64)
+        gW, gb = vjp(self, H, V if V.ndim == 4 else V[None])
+        return np.concatenate([gW.reshape(gW.shape[0], -1), gb], axis=1)
+
+    def map1(self, h, x=None):
+        return np.tanh(self.W @ h + self.b)
+
+    def jacobian_h(self, h, x=None):
+        d = 1.0 - np.tanh(self.W @ h + self.b) ** 2
+        return d[:, None] * self.W
+
+    def param_jvp1(self, h, dtheta, x=None):
+        N = self.N
+        d = 1.0 - np.tanh(self.W @ h + self.b) ** 2
+        return d * (dtheta[: N * N].reshape(N, N) @ h + dtheta[N * N:])
+
+    def second(self, h, u, v, x=None):
+        t = np.tanh(self.W @ h + self.b)
+        return -2.0 * t * (1.0 - t**2) * (self.W @ u) * (self.W @ v)
+
+    def third(self, h, u, x=None):
+        t = np.tanh(self.W @ h + self.b)
+        wu = self.W @ u
+        return -2.0 * (1.0 - t**2) * (1.0 - 3.0 * t**2) * wu * wu * wu
 
     @classmethod
     def from_flat(cls, theta: np.ndarray, N: int) -> "RNN":

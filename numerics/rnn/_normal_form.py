@@ -1,4 +1,4 @@
-r"""Critical normal-form coefficients of the tanh RNN at a (near-)critical fixed point.
+r"""Critical normal-form coefficients of any cell at a (near-)critical fixed point.
 
 The same formulas as :mod:`normalforms` (Kuznetsov 2004, secs. 5.4.1-5.4.2, with
 q, p normalised ||q|| = 1, <p, q> = 1 and the largest component of q positive),
@@ -13,7 +13,8 @@ with a = W h* + b, t = tanh(a),
   b = <p, C(q,q,q)>/6 + <p, B(q, h2)>/2, h2 from the bordered system (as the symbolic layer);
 * multiplier near -1: flip coefficient c = <p, C(q,q,q)>/6 - <p, B(q, (A - I)^{-1} B(q, q))>/2.
 
-A 64-neuron jet is out of reach symbolically; the tests check this numeric
+For any other cell, A, B and C come from the cell protocol (exact Taylor jets of its
+update, ``_cells``/``_jet``).  A 64-neuron jet is out of reach symbolically; the tests check this numeric
 path against ``normalforms`` on small networks with planted bifurcations.
 """
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._model import RNN
+from ._cells import AbstractCell
 from normalforms._repr import short_repr
 
 
@@ -38,15 +39,11 @@ class RnnCriticalCoefficients:
     p: np.ndarray
 
 
-def _jet(net: RNN, h: np.ndarray):
-    a = net.W @ h + net.b
-    t = np.tanh(a)
-    d1 = 1.0 - t**2
-    d2 = -2.0 * t * d1
-    d3 = -2.0 * d1 * (1.0 - 3.0 * t**2)
-    A = d1[:, None] * net.W
-    B = lambda u, v: d2 * (net.W @ u) * (net.W @ v)
-    C = lambda u, v, w: d3 * (net.W @ u) * (net.W @ v) * (net.W @ w)
+def _jet(net: AbstractCell, h: np.ndarray, x=None):
+    """A = dF/dh, B(u, v) = D^2F[u, v] and C(u) = D^3F[u, u, u] at h, from the cell protocol."""
+    A = net.jacobian_h(h, x)
+    B = lambda u, v: net.second(h, u, v, x)
+    C = lambda u: net.third(h, u, x)
     return A, B, C
 
 
@@ -68,7 +65,8 @@ def _eigvecs(A: np.ndarray, target: float) -> tuple[complex, np.ndarray, np.ndar
     return complex(mu), q, p
 
 
-def critical_coefficients(net: RNN, h: np.ndarray, sign: int = +1, near: float | None = None) -> RnnCriticalCoefficients:
+def critical_coefficients(net: AbstractCell, h: np.ndarray, sign: int = +1, near: float | None = None,
+                          x=None) -> RnnCriticalCoefficients:
     """Fold/pitchfork (``sign = +1``) or flip (``sign = -1``) coefficients at fixed point h.
 
     ``near`` (sign +1 only): use the real multiplier nearest this value instead of +1,
@@ -82,7 +80,7 @@ def critical_coefficients(net: RNN, h: np.ndarray, sign: int = +1, near: float |
     if near is not None and (sign != 1 or not np.isfinite(near)):
         raise ValueError(f"near must be a finite multiplier and needs sign = +1; got near={near!r}, sign={sign}")
     h = np.asarray(h, dtype=np.float64)
-    A, B, C = _jet(net, h)
+    A, B, C = _jet(net, h, x)
     mu, q, p = _eigvecs(A, float(sign if near is None else near))
     n = A.shape[0]
     if sign == 1:
@@ -90,9 +88,9 @@ def critical_coefficients(net: RNN, h: np.ndarray, sign: int = +1, near: float |
         m2 = 1.0 if near is None else float(mu.real) ** 2
         bordered = np.block([[m2 * np.eye(n) - A, q[:, None]], [p[None, :], np.zeros((1, 1))]])
         h2 = np.linalg.solve(bordered, np.concatenate([B(q, q), [0.0]]))[:n]
-        b = p @ C(q, q, q) / 6 + p @ B(q, h2) / 2
+        b = p @ C(q) / 6 + p @ B(q, h2) / 2
         values = {"a": float(a), "b": float(b)}
     else:
         w = np.linalg.solve(A - np.eye(n), B(q, q))
-        values = {"c": float(p @ C(q, q, q) / 6 - p @ B(q, w) / 2)}
+        values = {"c": float(p @ C(q) / 6 - p @ B(q, w) / 2)}
     return RnnCriticalCoefficients(mu, values, q, p)

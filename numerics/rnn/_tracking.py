@@ -35,7 +35,7 @@ import numpy as np
 from .._inputs import SeedLike, as_generator
 from ._continuation import Branch, Chord, ContinuationPoint, SpecialPoint, continue_branch
 from ._fixed_points import find_fixed_points, near
-from ._model import RNN
+from ._cells import AbstractCell
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
 from normalforms._kinds import Criticality, Kind, criticality
 from normalforms._repr import short_repr
@@ -61,7 +61,7 @@ class LocatedBifurcation:
     classification: str
     h: np.ndarray
     multiplier: complex
-    network: RNN
+    network: AbstractCell
     coefficients: RnnCriticalCoefficients | None
     attractor: bool = False
     imperfection: float | None = None
@@ -130,6 +130,7 @@ def classify(special: SpecialPoint, chord: Chord, index: int, step_before: int, 
     """Normal-form coefficients and the classification of one located special point."""
     p = special.point
     net = chord.network(p.alpha)
+    x = chord.x
     mu = special.critical_multiplier
     rest = p.multipliers[np.abs(p.multipliers - mu) > 1e-6]
     if special.kind == Kind.NEIMARK_SACKER:
@@ -139,9 +140,9 @@ def classify(special: SpecialPoint, chord: Chord, index: int, step_before: int, 
     if special.kind == Kind.NEIMARK_SACKER:
         return LocatedBifurcation(classification=Kind.NEIMARK_SACKER, coefficients=None, **base)
     if special.kind == Kind.FLIP:
-        coef = critical_coefficients(net, p.h, sign=-1)
+        coef = critical_coefficients(net, p.h, sign=-1, x=x)
         return LocatedBifurcation(classification=Kind.FLIP, coefficients=coef, **base)
-    coef = critical_coefficients(net, p.h, sign=+1)
+    coef = critical_coefficients(net, p.h, sign=+1, x=x)
     a, b = coef.values["a"], coef.values["b"]
     if special.kind == Kind.BRANCH_POINT:
         # at an exact pitchfork the quadratic coefficient vanishes by symmetry (to rounding)
@@ -150,7 +151,7 @@ def classify(special: SpecialPoint, chord: Chord, index: int, step_before: int, 
     if b == 0:
         return LocatedBifurcation(classification=Kind.FOLD, coefficients=coef, **base)
     third = p.h - (a / b) * coef.q
-    others = find_fixed_points(net, seeds=seeds, rng=rng, extra=np.array([third]))
+    others = find_fixed_points(net, seeds=seeds, rng=rng, extra=np.array([third]), x=x)
     scale = abs(a / b)
     # the fold point itself (and its near-degenerate pair) sits at distance |a/b| from the prediction
     away = [fp.h for fp in others if np.linalg.norm(fp.h - p.h) > 0.25 * scale]
@@ -160,36 +161,40 @@ def classify(special: SpecialPoint, chord: Chord, index: int, step_before: int, 
                               **base)
 
 
-def track_fixed_points(networks: list[RNN], steps: list[int], seeds: int = 20, rng: SeedLike = 0,
-                       progress: bool | None = None) -> FixedPointTracks:
+def track_fixed_points(networks: list[AbstractCell], steps: list[int], seeds: int = 20, rng: SeedLike = 0,
+                       progress: bool | None = None, x=None) -> FixedPointTracks:
     """Continue every fixed point across consecutive checkpoints and locate the bifurcations.
 
     Parameters
     ----------
-    networks : list of RNN
-        Checkpoints in training order (e.g. ``[record.network(i) for i in range(...)]``).
+    networks : list of cells
+        Checkpoints in training order (e.g. ``[record.network(i) for i in range(...)]``): the paper's
+        ``RNN`` or any cell of the protocol (GRU, leaky, tanh with inputs), all of one kind and size.
     steps : list of int
         Their training steps.
     seeds : int
         Random Newton starts per checkpoint for points the continuation cannot reach
         (born inside a segment, or present from the start).
     rng : int or Generator
+    x : ndarray, shape (n_in,), optional
+        The constant input at which an input-driven cell's fixed points are tracked (default 0).
     """
     if len(networks) != len(steps) or len(networks) < 2:
         raise ValueError(f"need >= 2 checkpoints and one step per checkpoint; got {len(networks)} networks, "
                          f"{len(steps)} steps")
     gen = as_generator(rng)
     tracks = FixedPointTracks(steps=list(steps))
-    current = [fp.h for fp in find_fixed_points(networks[0], seeds=seeds, rng=gen)]
+    current = [fp.h for fp in find_fixed_points(networks[0], seeds=seeds, rng=gen, x=x)]
     at_checkpoint: list[SpecialPoint] = []  # events located on the last segment's end (alpha = 1)
     from tqdm.auto import tqdm
 
     for i in tqdm(range(1, len(networks)), desc="tracking fixed points", disable=progress is False,
                   delay=0 if progress else 1.0, leave=False):
-        chord = Chord(networks[i - 1], networks[i])
+        chord = Chord(networks[i - 1], networks[i], x)
         branches: list[Branch] = [continue_branch(chord, h, 0.0, +1) for h in current]
         arrived = [br.last.h for br in branches if br.end == "alpha=1"]
-        found = find_fixed_points(networks[i], seeds=seeds, rng=gen, extra=np.array(arrived) if arrived else None)
+        found = find_fixed_points(networks[i], seeds=seeds, rng=gen, extra=np.array(arrived) if arrived else None,
+                                  x=x)
         for fp in found:
             if not near(fp.h, arrived, 1e-6):
                 br = continue_branch(chord, fp.h, 1.0, -1)

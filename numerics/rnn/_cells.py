@@ -1,0 +1,412 @@
+r"""The cell protocol: every recurrent model the RNN tools accept (issue 18).
+
+A cell is the state update
+
+.. math:: h_t = F(h_{t-1}, x_t; \theta),
+
+with the parameters theta in named groups (``layout``: name -> shape, in the
+order of the flat vector).  A cell writes two things:
+
+* ``_update(h, x, p)`` -- F on a batch, written with ``+ - * @``, ``.T``, slicing and
+  :func:`~numerics.rnn._jet.tanh` / :func:`~numerics.rnn._jet.sigmoid`, so that the
+  same code evaluates on Taylor jets; every forward-mode derivative (JVP in theta
+  and h, the Jacobian dF/dh, the second and third directional derivatives in h that
+  the critical coefficients need) comes from it exactly;
+* ``_update_vjp(h, x, h_new, lam)`` -- the adjoint of one step: given lambda on h_t,
+  the cotangent on h_{t-1} and the parameter gradients (BPTT by hand: reverse mode
+  cannot be derived from forward jets without a tape).
+
+Everything else -- flattening in one place, batched forward, sequence JVP/VJP,
+fixed-point maps at a constant input -- is the protocol's, shared by every cell.
+Adding a cell is one class plus its tests; the GRU below is the worked example
+(see ``docs/rnn.md``).  Cells are immutable: ``with_flat`` returns a new one.
+
+Cells here: :class:`TanhCell` (tanh RNN with inputs), :class:`LeakyCell`
+(Euler-discretised continuous-time RNN) and :class:`GRUCell` (PyTorch's
+equations and layout).  The paper's autonomous network ``RNN`` (W, b) is a
+cell too, with hand-fused kernels for its sequence derivatives.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Mapping
+
+import numpy as np
+
+from .._inputs import real_array
+from ._jet import Jet, coefficient, sigmoid, tanh
+
+__all__ = ["AbstractCell", "ParamCell", "TanhCell", "LeakyCell", "GRUCell"]
+
+
+class AbstractCell(abc.ABC):
+    """h_t = F(h_{t-1}, x_t; theta) with named parameter groups; see the module docstring."""
+
+    # ---- what a cell provides -------------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def N(self) -> int:
+        """Hidden size."""
+
+    @property
+    def n_in(self) -> int:
+        """Input size (0 for an autonomous cell)."""
+        return 0
+
+    @abc.abstractmethod
+    def layout(self) -> dict[str, tuple[int, ...]]:
+        """Parameter groups, name -> shape, in the order of the flat vector."""
+
+    @abc.abstractmethod
+    def params(self) -> dict[str, np.ndarray]:
+        """The current values of the groups."""
+
+    @abc.abstractmethod
+    def _from_groups(self, groups: dict[str, np.ndarray], check: bool) -> "AbstractCell":
+        """A cell of the same kind and hyperparameters with these group values."""
+
+    @abc.abstractmethod
+    def _update(self, h, x, p):
+        """F(h, x; p) for a batch h (B, N), x (B, n_in) or None; any argument may be a Jet."""
+
+    @abc.abstractmethod
+    def _update_vjp(self, h: np.ndarray, x: np.ndarray | None, h_new: np.ndarray,
+                    lam: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """One step's adjoint: lam (m, B, N) on h_new -> (cotangent on h (m, B, N), grads {group: (m, *shape)})."""
+
+    # ---- flattening, in one place ---------------------------------------------------------
+    @property
+    def n_params(self) -> int:
+        return int(sum(int(np.prod(s, dtype=np.int64)) for s in self.layout().values()))
+
+    def slices(self) -> dict[str, slice]:
+        """Where each group sits in the flat vector."""
+        out, start = {}, 0
+        for name, shape in self.layout().items():
+            size = int(np.prod(shape, dtype=np.int64))
+            out[name] = slice(start, start + size)
+            start += size
+        return out
+
+    def flat(self) -> np.ndarray:
+        """theta: the groups raveled (row-major) and concatenated in ``layout`` order."""
+        p = self.params()
+        return np.concatenate([np.ravel(p[name]) for name in self.layout()])
+
+    def split(self, theta: np.ndarray) -> dict[str, np.ndarray]:
+        """Flat vectors (..., P) -> {group: (..., *shape)} (views)."""
+        theta = np.asarray(theta)
+        lead = theta.shape[:-1]
+        return {name: theta[..., sl].reshape(lead + self.layout()[name]) for name, sl in self.slices().items()}
+
+    def with_flat(self, theta: np.ndarray, check: bool = True) -> "AbstractCell":
+        """The same cell with parameters theta (P,); ``check=False`` skips validation (inner loops)."""
+        if check:
+            theta = real_array(theta, "theta")
+            if theta.shape != (self.n_params,):
+                raise ValueError(f"theta must have shape ({self.n_params},) for this {type(self).__name__}, "
+                                 f"got {theta.shape}")
+        return self._from_groups({k: v.copy() for k, v in self.split(theta).items()}, check)
+
+    # ---- sequences --------------------------------------------------------------------------
+    def _inputs(self, X, T: int | None, B: int) -> tuple[np.ndarray | None, int]:
+        if X is None:
+            if self.n_in:
+                raise ValueError(f"this {type(self).__name__} takes inputs: pass X of shape (T, B, {self.n_in})")
+            if T is None:
+                raise ValueError("an autonomous cell needs the horizon T")
+            return None, int(T)
+        X = real_array(X, "X")
+        if X.ndim != 3 or X.shape[1:] != (B, self.n_in):
+            raise ValueError(f"inputs must have shape (T, {B}, {self.n_in}), got {X.shape}")
+        return X, X.shape[0]
+
+    def forward(self, h0: np.ndarray, X: np.ndarray | None = None, T: int | None = None) -> np.ndarray:
+        """States h_0..h_T, shape (T + 1, B, N), from h0 (B, N) and inputs X (T, B, n_in) (or T alone)."""
+        h0 = real_array(h0, "h0")
+        if h0.ndim != 2 or h0.shape[1] != self.N:
+            raise ValueError(f"h0 must have shape (B, {self.N}), got {h0.shape}")
+        X, T = self._inputs(X, T, h0.shape[0])
+        H = np.empty((T + 1,) + h0.shape)
+        H[0] = h0
+        p = self.params()
+        for t in range(1, T + 1):
+            H[t] = self._update(H[t - 1], None if X is None else X[t - 1], p)
+        if not np.all(np.isfinite(H)):
+            raise FloatingPointError("the states overflowed (NaN/inf) in the forward pass")
+        return H
+
+    def _tangent_groups(self, dtheta: np.ndarray) -> dict[str, np.ndarray]:
+        # m directions on a leading axis; vectors get a unit batch axis to broadcast against (m, B, N)
+        m = dtheta.shape[0]
+        return {name: v.reshape((m,) + (1,) * max(0, 2 - len(v.shape[1:])) + v.shape[1:])
+                for name, v in self.split(dtheta).items()}
+
+    def jvp_step(self, h: np.ndarray, x: np.ndarray | None, dh, dp: dict | None) -> np.ndarray:
+        """DF[dh, dp] at (h, x): dh (m, B, N) or 0, dp {group: tangent with leading m} or None -> (m, B, N)."""
+        p = self.params()
+        pj = p if dp is None else {k: Jet([v, dp[k]]) if k in dp else v for k, v in p.items()}
+        out = coefficient(self._update(Jet([h, dh]), x, pj), 1)
+        m = (np.shape(dh)[0] if np.ndim(dh) == 3 else next(iter(dp.values())).shape[0])
+        return np.broadcast_to(out, (m,) + h.shape)
+
+    def jvp(self, H: np.ndarray, X: np.ndarray | None, dtheta: np.ndarray) -> np.ndarray:
+        """J dtheta: the state perturbations dh_1..dh_T, (m, T, B, N), for m flat directions (m, P)."""
+        dtheta = np.atleast_2d(real_array(dtheta, "dtheta"))
+        if dtheta.shape[-1] != self.n_params:
+            raise ValueError(f"parameter directions must have length {self.n_params}, got {dtheta.shape[-1]}")
+        dp = self._tangent_groups(dtheta)
+        T = H.shape[0] - 1
+        out = np.empty((dtheta.shape[0], T) + H.shape[1:])
+        dh = 0.0
+        for t in range(1, T + 1):
+            dh = self.jvp_step(H[t - 1], None if X is None else X[t - 1], dh, dp)
+            out[:, t - 1] = dh
+        return out
+
+    def vjp(self, H: np.ndarray, X: np.ndarray | None, V: np.ndarray) -> np.ndarray:
+        """J^T V: cotangents V (m, T, B, N) on h_1..h_T -> flat parameter gradients (m, P), batch summed."""
+        V = real_array(V, "V")
+        if V.ndim == 3:
+            V = V[None]
+        if V.shape[1:] != H[1:].shape:
+            raise ValueError(f"cotangents must have shape (m,) + {H[1:].shape}, got {V.shape}")
+        m, T = V.shape[0], H.shape[0] - 1
+        grads = {name: np.zeros((m,) + shape) for name, shape in self.layout().items()}
+        lam = np.zeros((m,) + H.shape[1:])
+        for t in range(T, 0, -1):
+            lam = lam + V[:, t - 1]
+            lam, g = self._update_vjp(H[t - 1], None if X is None else X[t - 1], H[t], lam)
+            for name, value in g.items():
+                grads[name] += value
+        return np.concatenate([grads[name].reshape(m, -1) for name in self.layout()], axis=1)
+
+    # ---- one state at a constant input: fixed points, continuation, normal forms --------------
+    def _x1(self, x) -> np.ndarray | None:
+        if self.n_in == 0:
+            return None
+        x = np.zeros(self.n_in) if x is None else np.asarray(x, dtype=np.float64)
+        if x.shape != (self.n_in,):
+            raise ValueError(f"the constant input must have shape ({self.n_in},), got {x.shape}")
+        return x[None]
+
+    def map1(self, h: np.ndarray, x=None) -> np.ndarray:
+        """F(h, x) for one state h (N,) at the constant input x (default 0)."""
+        return self._update(h[None], self._x1(x), self.params())[0]
+
+    def jacobian_h(self, h: np.ndarray, x=None) -> np.ndarray:
+        """dF/dh (N, N) at one state."""
+        dh = np.eye(self.N)[:, None, :]
+        return self.jvp_step(h[None], self._x1(x), dh, None)[:, 0, :].T
+
+    def param_jvp1(self, h: np.ndarray, dtheta: np.ndarray, x=None) -> np.ndarray:
+        """dF/dtheta . dtheta (N,) at one state, for one flat direction (P,)."""
+        return self.jvp_step(h[None], self._x1(x), 0.0, self._tangent_groups(dtheta[None]))[0, 0]
+
+    def _taylor(self, h: np.ndarray, u: np.ndarray, x=None) -> list:
+        c = self._update(Jet([h[None], u[None], 0.0, 0.0]), self._x1(x), self.params()).c
+        return [np.broadcast_to(ck, (1, self.N))[0] for ck in c]
+
+    def second(self, h: np.ndarray, u: np.ndarray, v: np.ndarray, x=None) -> np.ndarray:
+        """D^2F[u, v] (N,) at one state, by polarisation of second directional derivatives."""
+        return 0.5 * (self._taylor(h, u + v, x)[2] - self._taylor(h, u - v, x)[2])
+
+    def third(self, h: np.ndarray, u: np.ndarray, x=None) -> np.ndarray:
+        """D^3F[u, u, u] (N,) at one state."""
+        return 6.0 * self._taylor(h, u, x)[3]
+
+
+class ParamCell(AbstractCell):
+    """A cell holding its groups in a dict, validated against its layout once at construction."""
+
+    def __init__(self, groups: Mapping[str, np.ndarray], check: bool = True) -> None:
+        self._p = dict(groups)
+        if check:
+            for name, shape in self.layout().items():
+                if name not in self._p:
+                    raise ValueError(f"{type(self).__name__} needs the parameter group {name!r} of shape {shape}")
+                value = real_array(self._p[name], name)
+                if value.shape != shape:
+                    raise ValueError(f"{name} must have shape {shape}, got {value.shape}")
+                if not np.all(np.isfinite(value)):
+                    raise ValueError(f"{name} must be finite; it holds NaN or inf")
+                self._p[name] = value
+            extra = set(self._p) - set(self.layout())
+            if extra:
+                raise ValueError(f"unknown parameter groups {sorted(extra)} for {type(self).__name__}; "
+                                 f"it has {list(self.layout())}")
+
+    def params(self) -> dict[str, np.ndarray]:
+        return self._p
+
+    def __getattr__(self, name: str):
+        p = self.__dict__.get("_p")
+        if p is not None and name in p:
+            return p[name]
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(N={self.N}, n_in={self.n_in}, {self.n_params} parameters)"
+
+
+def _affine(h, x, W, b, W_in):
+    a = h @ W.T + b
+    return a if x is None else a + x @ W_in.T
+
+
+class TanhCell(ParamCell):
+    r"""h_t = tanh(W h_{t-1} + W_in x_t + b) (``W_in`` absent: the autonomous network)."""
+
+    def __init__(self, W, b, W_in=None, check: bool = True) -> None:
+        W = np.asarray(W, dtype=np.float64)
+        if check and (W.ndim != 2 or W.shape[0] != W.shape[1]):
+            raise ValueError(f"W must be a square (N, N) matrix, got shape {W.shape}")
+        self._N = W.shape[0]
+        self._nin = 0 if W_in is None else int(np.shape(W_in)[1]) if np.ndim(W_in) == 2 else -1
+        if self._nin < 0:
+            raise ValueError(f"W_in must have shape (N, n_in), got {np.shape(W_in)}")
+        groups = {"W": W, "b": b} if W_in is None else {"W": W, "W_in": W_in, "b": b}
+        super().__init__(groups, check)
+
+    @property
+    def N(self) -> int:
+        return self._N
+
+    @property
+    def n_in(self) -> int:
+        return self._nin
+
+    def layout(self) -> dict[str, tuple[int, ...]]:
+        out = {"W": (self._N, self._N)}
+        if self._nin:
+            out["W_in"] = (self._N, self._nin)
+        out["b"] = (self._N,)
+        return out
+
+    def _from_groups(self, groups, check):
+        return TanhCell(groups["W"], groups["b"], groups.get("W_in"), check=check)
+
+    def _update(self, h, x, p):
+        return tanh(_affine(h, x, p["W"], p["b"], p.get("W_in")))
+
+    def _update_vjp(self, h, x, h_new, lam):
+        delta = lam * (1.0 - h_new**2)
+        return _affine_vjp(delta, h, x, self._p, lam_prev=0.0)
+
+
+def _affine_vjp(delta, h, x, p, lam_prev):
+    """Cotangents through a = W h + W_in x + b given dL/da = delta (m, B, N)."""
+    m, B, N = delta.shape
+    back = (delta.reshape(m * B, N) @ p["W"]).reshape(m, B, -1)
+    grads = {"W": np.einsum("mbi,bj->mij", delta, h), "b": delta.sum(axis=1)}
+    if x is not None and "W_in" in p:
+        grads["W_in"] = np.einsum("mbi,bj->mij", delta, x)
+    return lam_prev + back, grads
+
+
+class LeakyCell(TanhCell):
+    r"""Euler-discretised continuous-time RNN: h_t = (1 - alpha) h_{t-1} + alpha tanh(W h_{t-1} + W_in x_t + b).
+
+    ``alpha`` = dt / tau in (0, 1] is a fixed hyperparameter, not trained.
+    """
+
+    def __init__(self, W, b, W_in=None, alpha: float = 0.1, check: bool = True) -> None:
+        alpha = float(alpha)
+        if not 0.0 < alpha <= 1.0:
+            raise ValueError(f"alpha = dt/tau must lie in (0, 1], got {alpha}")
+        self.alpha = alpha
+        super().__init__(W, b, W_in, check=check)
+
+    def _from_groups(self, groups, check):
+        return LeakyCell(groups["W"], groups["b"], groups.get("W_in"), alpha=self.alpha, check=check)
+
+    def _update(self, h, x, p):
+        return (1.0 - self.alpha) * h + self.alpha * tanh(_affine(h, x, p["W"], p["b"], p.get("W_in")))
+
+    def _update_vjp(self, h, x, h_new, lam):
+        th = np.tanh(_affine(h, x, self._p["W"], self._p["b"], self._p.get("W_in")))
+        delta = self.alpha * lam * (1.0 - th**2)
+        return _affine_vjp(delta, h, x, self._p, lam_prev=(1.0 - self.alpha) * lam)
+
+    def __repr__(self) -> str:
+        return f"LeakyCell(N={self.N}, n_in={self.n_in}, alpha={self.alpha:g}, {self.n_params} parameters)"
+
+
+class GRUCell(ParamCell):
+    r"""The gated recurrent unit with PyTorch's equations and parameter layout (``torch.nn.GRU``):
+
+    .. math::
+        r &= \sigma(W_{ir} x + b_{ir} + W_{hr} h + b_{hr}), \\
+        z &= \sigma(W_{iz} x + b_{iz} + W_{hz} h + b_{hz}), \\
+        n &= \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn})), \\
+        h' &= (1 - z) \odot n + z \odot h,
+
+    ``weight_ih`` = [W_ir; W_iz; W_in] (3N, n_in), ``weight_hh`` = [W_hr; W_hz; W_hn] (3N, N),
+    ``bias_ih``, ``bias_hh`` (3N,) -- the names of ``nn.GRU``'s ``*_l0`` entries.
+    """
+
+    def __init__(self, weight_ih, weight_hh, bias_ih, bias_hh, check: bool = True) -> None:
+        weight_hh = np.asarray(weight_hh, dtype=np.float64)
+        if check and (weight_hh.ndim != 2 or weight_hh.shape[0] != 3 * weight_hh.shape[1]):
+            raise ValueError(f"weight_hh must have shape (3N, N), got {weight_hh.shape}")
+        self._N = weight_hh.shape[1]
+        weight_ih = np.asarray(weight_ih, dtype=np.float64)
+        if check and (weight_ih.ndim != 2 or weight_ih.shape[0] != 3 * self._N):
+            raise ValueError(f"weight_ih must have shape (3N, n_in) = ({3 * self._N}, n_in), got {weight_ih.shape}")
+        self._nin = weight_ih.shape[1]
+        super().__init__({"weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh},
+                         check)
+
+    @property
+    def N(self) -> int:
+        return self._N
+
+    @property
+    def n_in(self) -> int:
+        return self._nin
+
+    def layout(self) -> dict[str, tuple[int, ...]]:
+        N = self._N
+        return {"weight_ih": (3 * N, self._nin), "weight_hh": (3 * N, N), "bias_ih": (3 * N,), "bias_hh": (3 * N,)}
+
+    def _from_groups(self, groups, check):
+        return GRUCell(groups["weight_ih"], groups["weight_hh"], groups["bias_ih"], groups["bias_hh"], check=check)
+
+    @classmethod
+    def init(cls, N: int, n_in: int, seed) -> "GRUCell":
+        """PyTorch's default initialisation: every entry U(-1/sqrt(N), 1/sqrt(N))."""
+        from .._inputs import as_generator
+
+        rng = as_generator(seed)
+        k = 1.0 / np.sqrt(N)
+        return cls(rng.uniform(-k, k, (3 * N, n_in)), rng.uniform(-k, k, (3 * N, N)),
+                   rng.uniform(-k, k, 3 * N), rng.uniform(-k, k, 3 * N))
+
+    def _gates(self, h, x, p):
+        N = self._N
+        gh = h @ p["weight_hh"].T + p["bias_hh"]
+        gi = p["bias_ih"] if x is None or self._nin == 0 else x @ p["weight_ih"].T + p["bias_ih"]
+        r = sigmoid(gi[..., :N] + gh[..., :N])
+        z = sigmoid(gi[..., N:2 * N] + gh[..., N:2 * N])
+        n = tanh(gi[..., 2 * N:] + r * gh[..., 2 * N:])
+        return r, z, n, gh
+
+    def _update(self, h, x, p):
+        _, z, n, _ = self._gates(h, x, p)
+        return (1.0 - z) * n + z * h
+
+    def _update_vjp(self, h, x, h_new, lam):
+        r, z, n, gh = self._gates(h, x, self._p)
+        dn = lam * (1.0 - z) * (1.0 - n**2)          # through tanh: d(pre-activation of n)
+        dz = lam * (h - n) * z * (1.0 - z)
+        dr = dn * gh[..., 2 * self._N:] * r * (1.0 - r)
+        d_gi = np.concatenate([dr, dz, dn], axis=-1)
+        d_gh = np.concatenate([dr, dz, dn * r], axis=-1)
+        m, B, _ = lam.shape
+        back = lam * z + (d_gh.reshape(m * B, -1) @ self._p["weight_hh"]).reshape(m, B, self._N)
+        grads = {"weight_hh": np.einsum("mbi,bj->mij", d_gh, h), "bias_hh": d_gh.sum(axis=1),
+                 "bias_ih": d_gi.sum(axis=1)}
+        grads["weight_ih"] = (np.einsum("mbi,bj->mij", d_gi, x) if x is not None and self._nin
+                              else np.zeros((m,) + self.layout()["weight_ih"]))
+        return back, grads

@@ -1,0 +1,218 @@
+r"""Models (a cell plus a linear readout), tasks, and training by BPTT for any cell (issue 18).
+
+A :class:`Model` is a cell of the protocol and a linear readout y_t = C h_t + d
+(PyTorch's ``nn.Linear``: ``weight`` (n_out, N), ``bias`` (n_out,)).  A task supplies
+batches (h_0, inputs X (T, B, n_in) or None, targets Y (T, B, n_out)):
+
+* :class:`FlipFlop` -- the 3-bit flip-flop of Sussillo & Barak (2013): each input channel
+  carries rare +-1 pulses, each output must hold the sign of its channel's last pulse
+  (0 before the first).  A solution stores 2^bits memories as stable fixed points at
+  zero input.
+* :class:`StudentTeacher` -- the paper's task (sec. 2, app. B): no inputs, the initial
+  condition written into neurons 0 and 1, targets the teacher's readout.
+
+:func:`fit` trains cell and readout on the mean squared error over (t, b, output) by
+exact BPTT through the cell's ``vjp``, with Adam (Kingma & Ba 2015) or plain SGD, and
+keeps checkpoints for the tracker.  The paper's own runs use ``train`` (its SGD, its
+records); this is the same loop for a model a researcher brings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._inputs import SeedLike, as_generator, positive_int, real_array
+from ._cells import AbstractCell
+from normalforms._repr import short_repr
+
+__all__ = ["Model", "FlipFlop", "StudentTeacher", "Batch", "FitRecord", "fit"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """h0 (B, N), inputs X (T, B, n_in) or None, targets Y (T, B, n_out) for t = 1..T."""
+
+    h0: np.ndarray
+    X: np.ndarray | None
+    Y: np.ndarray
+
+
+class Model:
+    """A cell and its linear readout y_t = C h_t + d (``nn.Linear`` layout: C (n_out, N), d (n_out,))."""
+
+    def __init__(self, cell: AbstractCell, weight, bias=None) -> None:
+        if not isinstance(cell, AbstractCell):
+            raise TypeError(f"cell must follow the cell protocol (an AbstractCell), got {type(cell).__name__}")
+        C = real_array(weight, "readout weight")
+        if C.ndim != 2 or C.shape[1] != cell.N:
+            raise ValueError(f"the readout weight must have shape (n_out, {cell.N}), got {C.shape}")
+        d = np.zeros(C.shape[0]) if bias is None else real_array(bias, "readout bias")
+        if d.shape != (C.shape[0],):
+            raise ValueError(f"the readout bias must have shape ({C.shape[0]},), got {d.shape}")
+        if not (np.all(np.isfinite(C)) and np.all(np.isfinite(d))):
+            raise ValueError("the readout must be finite; it holds NaN or inf")
+        self.cell, self.weight, self.bias = cell, C, d
+
+    def __repr__(self) -> str:
+        return f"Model({self.cell!r}, readout {self.weight.shape[0]} x {self.cell.N})"
+
+    @property
+    def n_out(self) -> int:
+        return self.weight.shape[0]
+
+    def outputs(self, H: np.ndarray) -> np.ndarray:
+        """y_1..y_T (T, B, n_out) from the states h_0..h_T."""
+        return H[1:] @ self.weight.T + self.bias
+
+    def loss_and_gradients(self, batch: Batch) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """L = mean (y - y*)^2 and its gradients: (L, d theta_cell (P,), d weight, d bias)."""
+        H = self.cell.forward(batch.h0, batch.X, T=batch.Y.shape[0])
+        err = self.outputs(H) - batch.Y
+        g_out = 2.0 * err / err.size
+        d_weight = np.einsum("tbo,tbn->on", g_out, H[1:])
+        d_bias = g_out.sum(axis=(0, 1))
+        d_theta = self.cell.vjp(H, batch.X, (g_out @ self.weight)[None])[0]
+        return float(np.mean(err**2)), d_theta, d_weight, d_bias
+
+
+@short_repr()
+@dataclass(frozen=True)
+class FlipFlop:
+    """The ``bits``-bit flip-flop (Sussillo & Barak 2013) over ``T`` steps, pulse probability ``p`` per step."""
+
+    bits: int = 3
+    T: int = 50
+    p: float = 0.05
+
+    def __post_init__(self) -> None:
+        positive_int("bits", self.bits)
+        positive_int("T", self.T)
+        if not 0.0 < self.p < 1.0:
+            raise ValueError(f"the pulse probability p must lie in (0, 1), got {self.p}")
+
+    @property
+    def n_in(self) -> int:
+        return self.bits
+
+    @property
+    def n_out(self) -> int:
+        return self.bits
+
+    def sample(self, B: int, N: int, rng: SeedLike) -> Batch:
+        gen = as_generator(rng)
+        pulse = gen.random((self.T, B, self.bits)) < self.p
+        X = np.where(pulse, gen.choice([-1.0, 1.0], size=pulse.shape), 0.0)
+        Y = np.zeros_like(X)
+        state = np.zeros((B, self.bits))
+        for t in range(self.T):
+            state = np.where(X[t] != 0, X[t], state)
+            Y[t] = state
+        return Batch(np.zeros((B, N)), X, Y)
+
+
+@dataclass(frozen=True)
+class StudentTeacher:
+    """The paper's task: h0 = (x0, 0, ...), x0 uniform on [-box, box]^2, targets the teacher's readout."""
+
+    teacher: object
+    T: int = 15
+    box: float = 1.0
+
+    n_in = 0
+    n_out = 2
+
+    def sample(self, B: int, N: int, rng: SeedLike) -> Batch:
+        from ._model import READOUT, embed, forward
+
+        gen = as_generator(rng)
+        x0 = gen.uniform(-self.box, self.box, size=(B, 2))
+        Y = forward(self.teacher, x0, self.T)[1:][:, :, list(READOUT)]
+        return Batch(embed(x0, N), None, Y)
+
+
+@dataclass
+class FitRecord:
+    """Loss every step; checkpoints (cell parameters and readout) every ``every`` steps."""
+
+    loss: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    thetas: list = field(default_factory=list)
+    readouts: list = field(default_factory=list)
+    template: AbstractCell | None = None
+
+    def __repr__(self) -> str:
+        last = f", final loss {self.loss[-1]:.3g}" if self.loss else ""
+        return f"FitRecord({len(self.loss)} steps, {len(self.steps)} checkpoints{last})"
+
+    def cell(self, i: int) -> AbstractCell:
+        return self.template.with_flat(self.thetas[i])
+
+    def model(self, i: int) -> Model:
+        return Model(self.cell(i), *self.readouts[i])
+
+    def cells(self) -> list:
+        return [self.cell(i) for i in range(len(self.steps))]
+
+
+def fit(model: Model, task, steps: int, lr: float = 1e-2, batch: int = 64, optimizer: str = "adam",
+        seed: SeedLike = 0, every: int = 100, clip: float | None = 1.0) -> tuple[Model, FitRecord]:
+    """Train ``model`` on ``task`` by BPTT; returns the trained model and its record.
+
+    Parameters
+    ----------
+    steps, lr, batch : int, float, int
+        Optimiser steps, learning rate, batch size (a new batch from ``seed`` every step).
+    optimizer : {"adam", "sgd"}
+        Adam with the usual (0.9, 0.999, 1e-8), or plain SGD.
+    every : int
+        Checkpoint interval (the first and the last step are always kept).
+    clip : float or None
+        Rescale the joint gradient to this norm when longer (exploding gradients are
+        common in the first steps of a gated network); ``None`` to train without it.
+    """
+    steps = positive_int("steps", steps)
+    batch = positive_int("batch", batch)
+    every = positive_int("every", every)
+    if optimizer not in ("adam", "sgd"):
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if getattr(task, "n_in", 0) != model.cell.n_in or task.n_out != model.n_out:
+        raise ValueError(f"the task has {task.n_in} inputs and {task.n_out} outputs; the model takes "
+                         f"{model.cell.n_in} and gives {model.n_out}")
+    gen = as_generator(seed)
+    cell, C, d = model.cell, model.weight.copy(), model.bias.copy()
+    theta = cell.flat()
+    P = theta.size
+    x = np.concatenate([theta, C.ravel(), d])
+    m = np.zeros_like(x)
+    v = np.zeros_like(x)
+    rec = FitRecord(template=cell)
+
+    def keep(step: int) -> None:
+        rec.steps.append(step)
+        rec.thetas.append(x[:P].copy())
+        rec.readouts.append((x[P:P + C.size].reshape(C.shape).copy(), x[P + C.size:].copy()))
+
+    keep(0)
+    for step in range(1, steps + 1):
+        current = Model(cell.with_flat(x[:P], check=False), x[P:P + C.size].reshape(C.shape), x[P + C.size:])
+        L, g_theta, g_C, g_d = current.loss_and_gradients(task.sample(batch, cell.N, gen))
+        if not np.isfinite(L):
+            raise FloatingPointError(f"the loss became {L} at step {step}; lower lr (now {lr})")
+        g = np.concatenate([g_theta, g_C.ravel(), g_d])
+        norm = float(np.linalg.norm(g))
+        if clip is not None and norm > clip:
+            g *= clip / norm
+        if optimizer == "sgd":
+            x -= lr * g
+        else:
+            m = 0.9 * m + 0.1 * g
+            v = 0.999 * v + 0.001 * g * g
+            x -= lr * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
+        rec.loss.append(L)
+        if step % every == 0 or step == steps:
+            keep(step)
+    return rec.model(len(rec.steps) - 1), rec
