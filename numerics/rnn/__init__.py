@@ -1,4 +1,9 @@
-"""numerics.rnn -- the paper's student-teacher tanh RNN, its exact derivatives and sNTK operators.
+"""numerics.rnn -- recurrent models behind one cell protocol, their exact derivatives and sNTK operators.
+
+Any cell of the protocol (``AbstractCell``: the paper's tanh RNN, tanh with inputs,
+leaky/continuous-time, GRU) gets fixed points at a constant input, continuation,
+tracking and classification of bifurcations; models (cell + readout) train on tasks
+(student-teacher, flip-flop) and load from PyTorch-named arrays without torch.
 
 h_t = tanh(W h_{t-1} + b) with neurons 0, 1 as read-in/readout (sec. 2, appendix B).
 
@@ -25,6 +30,9 @@ from ._crosscheck import (CriticalDirection, CuspWindow, Decomposition, NormalFo
 from ._natural import LowRankNaturalGradient, gauss_newton_spectrum
 from ._curves import LossDrop, loss_drops, loss_roughness, median_filter
 from ._seeds import SeedRuns, run_seeds, summarize
+from ._cells import AbstractCell, GRUCell, LeakyCell, ParamCell, TanhCell
+from ._tasks import Batch, FitRecord, FlipFlop, Model, StudentTeacher, fit
+from ._weights import from_state_dict, load_checkpoints, load_npz, to_state_dict
 from ._operators import SntkOperator, TraceEstimate, entropy_rank, participation_ratio, stable_rank
 
 __all__ = [
@@ -42,4 +50,7 @@ __all__ = [
     "cusp_window", "CuspWindow", "imperfect_pitchfork_prediction", "LowRankNaturalGradient",
     "gauss_newton_spectrum", "loss_roughness", "loss_drops", "LossDrop", "median_filter",
     "run_seeds", "SeedRuns", "summarize",
+    "AbstractCell", "ParamCell", "TanhCell", "LeakyCell", "GRUCell",
+    "Model", "FlipFlop", "StudentTeacher", "Batch", "FitRecord", "fit",
+    "from_state_dict", "to_state_dict", "load_npz", "load_checkpoints",
 ]

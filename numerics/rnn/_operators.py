@@ -23,6 +23,7 @@ import numpy as np
 
 from .._inputs import SeedLike, as_generator, real_array
 from ._derivatives import jvp, jvp_sqnorm, vjp
+from ._cells import AbstractCell
 from ._model import READOUT, RNN, forward
 
 NEURON_SCOPES = ("all", "readout")
@@ -45,30 +46,67 @@ class TraceEstimate:
 
 
 class SntkOperator:
-    r"""sNTK = J J^T and Fisher = J^T J of an RNN at fixed parameters and batch.
+    r"""sNTK = J J^T and Fisher = J^T J of a recurrent model at fixed parameters and batch.
 
     Parameters
     ----------
-    net : RNN
+    net : RNN or any cell of the protocol
+        The paper's network, or a GRU / leaky / input-driven tanh cell (``numerics.rnn._cells``).
     x0 : ndarray, shape (B, 2)
-        Read-in initial conditions.
+        The paper's network: read-in initial conditions (embedded into neurons 0 and 1).
     T : int
-        Horizon; the states h_1..h_T enter.
-    neurons : {"all", "readout"}
-        States of all N neurons, or only the two readout neurons.
-    params : {"Wb", "W"}
-        Differentiate with respect to (W, b) or W only.
+        Horizon; the states h_1..h_T enter.  Taken from ``X`` when inputs are given.
+    neurons : {"all", "readout"} or sequence of int
+        States of all N neurons, only the two readout neurons (paper), or these neurons.
+    params : {"Wb", "W"} or "all" or sequence of group names
+        The paper's network: (W, b) or W only.  Any cell: ``"all"`` or the parameter groups
+        of its ``layout()`` to differentiate by (e.g. ``("weight_hh",)`` for a GRU).
+    h0 : ndarray, shape (B, N), optional
+        Any cell: the initial states (instead of ``x0``).
+    X : ndarray, shape (T, B, n_in), optional
+        Any cell with inputs: the input sequences.
     """
 
-    def __init__(self, net: RNN, x0: np.ndarray, T: int, neurons: str = "all", params: str = "Wb") -> None:
-        if neurons not in NEURON_SCOPES:
-            raise ValueError(f"neurons must be one of {NEURON_SCOPES}, got {neurons!r}")
-        check_param_scope(params)
+    def __init__(self, net, x0: np.ndarray | None = None, T: int | None = None, neurons="all", params="Wb",
+                 h0: np.ndarray | None = None, X: np.ndarray | None = None) -> None:
+        paper = isinstance(net, RNN) and X is None and h0 is None
+        self._paper = paper
+        if paper:
+            if neurons not in NEURON_SCOPES:
+                raise ValueError(f"neurons must be one of {NEURON_SCOPES}, got {neurons!r}")
+            check_param_scope(params)
+            self.H = forward(net, x0, T)
+            self.X = None
+        else:
+            if not isinstance(net, AbstractCell):
+                raise TypeError(f"net must be the paper's RNN or a cell of the protocol, got {type(net).__name__}")
+            if x0 is not None:
+                raise ValueError("x0 (read-in plane) is the paper network's; pass h0 (B, N) and X for other cells")
+            if h0 is None:
+                raise ValueError("pass the initial states h0 (B, N) (and X (T, B, n_in) for a cell with inputs)")
+            self.X = None if X is None else np.asarray(X, dtype=np.float64)
+            self.H = net.forward(h0, self.X, T=T)
+            T = self.H.shape[0] - 1
         self.net, self.neurons, self.params = net, neurons, params
-        self.H = forward(net, x0, T)
         self.T, self.B, self.N = T, self.H.shape[1], net.N
         self._mask = np.zeros(self.N, bool)
-        self._mask[list(READOUT) if neurons == "readout" else slice(None)] = True
+        if isinstance(neurons, str):
+            if neurons not in NEURON_SCOPES:
+                raise ValueError(f"neurons must be one of {NEURON_SCOPES} or a sequence of neuron indices, "
+                                 f"got {neurons!r}")
+            self._mask[list(READOUT) if neurons == "readout" else slice(None)] = True
+        else:
+            idx = np.asarray(neurons)
+            if idx.ndim != 1 or idx.size == 0 or idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= self.N:
+                raise ValueError(f"neurons must be indices in [0, {self.N}), got {neurons!r}")
+            self._mask[idx] = True
+        if not paper:
+            slices = net.slices()
+            groups = list(slices) if params in ("all", "Wb") and isinstance(params, str) else params
+            if isinstance(groups, str) or not all(g in slices for g in groups):
+                raise ValueError(f"params must be 'all' or a sequence of the cell's groups {list(slices)}, "
+                                 f"got {params!r}")
+            self._index = np.concatenate([np.arange(net.n_params)[slices[g]] for g in groups])
 
     def __repr__(self) -> str:
         return (f"SntkOperator(N={self.N}, B={self.B}, T={self.T}, neurons={self.neurons!r}, params={self.params!r}: "
@@ -76,6 +114,8 @@ class SntkOperator:
 
     @property
     def n_params(self) -> int:
+        if not self._paper:
+            return int(self._index.size)
         return self.N * self.N + (self.N if self.params == "Wb" else 0)
 
     @property
@@ -98,12 +138,27 @@ class SntkOperator:
     def J(self, u: np.ndarray) -> np.ndarray:
         """J u for parameter vectors u (..., P): scoped states (..., T, B, n)."""
         u = self._check_params(u)
+        if not self._paper:
+            return self._cell_J(u)
         out = jvp(self.net, self.H, *self._split(u))
         return out if self.neurons == "all" else out[..., self._mask]
+
+    def _cell_J(self, u: np.ndarray) -> np.ndarray:
+        lead = u.shape[:-1]
+        flat = u.reshape(-1, u.shape[-1])
+        full = np.zeros((flat.shape[0], self.net.n_params))
+        full[:, self._index] = flat
+        out = self.net.jvp(self.H, self.X, full)[..., self._mask]
+        return out.reshape(lead + out.shape[1:])
 
     def sqnorms(self, u: np.ndarray) -> np.ndarray:
         """||J u||^2 = u^T F u for parameter vectors u (..., P), without storing J u."""
         u = self._check_params(u)
+        if not self._paper:
+            flat = u.reshape(-1, u.shape[-1])
+            out = np.concatenate([np.einsum("mtbn,mtbn->m", *(self._cell_J(flat[i:i + 64]),) * 2)
+                                  for i in range(0, flat.shape[0], 64)]) if flat.shape[0] else np.zeros(0)
+            return out.reshape(u.shape[:-1])
         return jvp_sqnorm(self.net, self.H, *self._split(u), neurons=None if self.neurons == "all" else self._mask)
 
     def _states(self, v: np.ndarray) -> np.ndarray:
@@ -122,6 +177,10 @@ class SntkOperator:
         v = self._states(v)
         full = np.zeros(v.shape[:-1] + (self.N,))
         full[..., self._mask] = v
+        if not self._paper:
+            lead = full.shape[:-3]
+            g = self.net.vjp(self.H, self.X, full.reshape((-1,) + full.shape[-3:]))[:, self._index]
+            return g.reshape(lead + (g.shape[-1],))
         gW, gb = vjp(self.net, self.H, full)
         flat = gW.reshape(gW.shape[:-2] + (self.N * self.N,))
         return np.concatenate([flat, gb], axis=-1) if self.params == "Wb" else flat
@@ -150,7 +209,12 @@ class SntkOperator:
         forward in t (A_{t,s} = D_t W A_{t-1,s}), T^2 N^3 / 2 flops per
         trajectory; readout only: the two rows are carried backward in s,
         T^2 m N^2 / 2.  Either is ~10-40x cheaper than P = N^2 + N JVPs.
+
+        Any other cell: ||J e_i||^2 summed over the P unit directions (P JVPs, in blocks).
         """
+        if not self._paper:
+            P = self.n_params
+            return float(sum(np.sum(self.sqnorms(np.eye(P)[i:i + 64])) for i in range(0, P, 64)))
         K = np.einsum("sbn,rbn->bsr", self.H[:-1], self.H[:-1])
         if self.params == "Wb":
             K += 1.0

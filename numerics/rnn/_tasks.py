@@ -5,9 +5,10 @@ A :class:`Model` is a cell of the protocol and a linear readout y_t = C h_t + d
 batches (h_0, inputs X (T, B, n_in) or None, targets Y (T, B, n_out)):
 
 * :class:`FlipFlop` -- the 3-bit flip-flop of Sussillo & Barak (2013): each input channel
-  carries rare +-1 pulses, each output must hold the sign of its channel's last pulse
-  (0 before the first).  A solution stores 2^bits memories as stable fixed points at
-  zero input.
+  carries rare +-1 pulses, each output must hold the sign of its channel's last pulse.
+  Every channel is pulsed at the first step, so there is no "unset" output to hold (which
+  would add 3^bits - 2^bits spurious memories); a solution stores the 2^bits corners as
+  stable fixed points at zero input.
 * :class:`StudentTeacher` -- the paper's task (sec. 2, app. B): no inputs, the initial
   condition written into neurons 0 and 1, targets the teacher's readout.
 
@@ -103,6 +104,7 @@ class FlipFlop:
     def sample(self, B: int, N: int, rng: SeedLike) -> Batch:
         gen = as_generator(rng)
         pulse = gen.random((self.T, B, self.bits)) < self.p
+        pulse[0] = True  # every channel set at t = 1: the memories are the 2^bits corners, no "unset" state
         X = np.where(pulse, gen.choice([-1.0, 1.0], size=pulse.shape), 0.0)
         Y = np.zeros_like(X)
         state = np.zeros((B, self.bits))
