@@ -181,6 +181,12 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--points", type=_int_flag(2, _MAX_GRID), default=401, help="g-grid points on [0.5, 1.5]")
     tr = sub.add_parser("train", help="train the student-teacher RNN (paper scale by default) and save the record",
                         formatter_class=_HELP)
+    tr.add_argument("--model", choices=["rnn", "tanh", "leaky", "gru"], default="rnn",
+                    help="rnn: the paper's autonomous tanh network (its SGD and records); tanh (with inputs), "
+                         "leaky (alpha 0.2) or gru: any task, Adam, checkpoints as PyTorch-named .npz")
+    tr.add_argument("--task", choices=["student-teacher", "flipflop"], default="student-teacher",
+                    help="the paper's task, or the 3-bit flip-flop (Sussillo & Barak 2013; needs a model with "
+                         "inputs: tanh, leaky or gru)")
     tr.add_argument("--config", choices=["paper", "symmetric"], default="paper",
                     help="paper: W and b trained, Xavier biases; symmetric: b = 0, mirrored batches")
     tr.add_argument("--steps", type=_int_flag(1), default=35_000, help="SGD steps")
@@ -197,6 +203,13 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", default=None, help="output folder; the record goes to OUT/runs/<name by its settings> "
                                                 "(None: $NFSNTK_OUT or out/paper_checks)")
     tr.add_argument("--retrain", action="store_true", help="train again even if the record exists (overwrites it)")
+    k = sub.add_parser("track", help="fixed points and located, classified bifurcations through a checkpoint "
+                                     "series (.npz of PyTorch-named arrays, in training order)", formatter_class=_HELP)
+    k.add_argument("checkpoints", nargs="+", help="two or more .npz files (e.g. from `nfsntk train --model gru`)")
+    k.add_argument("--input", default=None,
+                   help="the constant input at which to track, comma-separated (default: zeros)")
+    k.add_argument("--seeds", type=_int_flag(1, 100_000), default=50, help="random Newton starts per checkpoint")
+    k.add_argument("--seed", type=_int_flag(0), default=0, help="seed of the Newton starts")
     x = sub.add_parser("crosscheck", help="figure 1E vs 2B: the restricted sNTK along the learned critical "
                                           "direction vs the matched normal form, from saved training records",
                        formatter_class=_HELP)
@@ -306,7 +319,81 @@ def _figure2(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+def _train_cell(args: argparse.Namespace) -> None:
+    """Any cell on any task: Adam by BPTT, checkpoints as PyTorch-named .npz (what `nfsntk track` reads)."""
+    import numpy as np
+
+    from numerics.rnn import (FlipFlop, GRUCell, LeakyCell, Model, StudentTeacher, TanhCell, build_teacher, fit,
+                              to_state_dict)
+
+    from ._verdict import output_dir
+
+    if args.task == "flipflop" and args.model == "rnn":
+        raise ValueError("the paper's rnn has no inputs; the flip-flop needs --model tanh, leaky or gru")
+    if args.task == "student-teacher" and args.model == "gru" and args.N < 3:
+        raise ValueError("the student-teacher task needs --N >= 3")
+    rng = np.random.default_rng(args.seed)
+    task = FlipFlop(T=args.T) if args.task == "flipflop" else StudentTeacher(build_teacher(args.N, args.seed).net, T=args.T)
+    n_in, N = task.n_in, args.N
+    if args.model == "gru":
+        cell = GRUCell.init(N, n_in, rng)
+    else:
+        k = 1.0 / np.sqrt(N)
+        W, b = rng.uniform(-k, k, (N, N)), rng.uniform(-k, k, N)
+        W_in = rng.uniform(-k, k, (N, n_in)) if n_in else None
+        cell = LeakyCell(W, b, W_in, alpha=0.2) if args.model == "leaky" else TanhCell(W, b, W_in)
+    model = Model(cell, rng.uniform(-1 / np.sqrt(N), 1 / np.sqrt(N), (task.n_out, N)))
+    lr = 1e-2 if args.lr == 5e-3 else args.lr  # the paper's SGD default is too small for Adam on these tasks
+    trained, rec = fit(model, task, steps=args.steps, lr=lr, batch=args.B, seed=args.seed + 1,
+                       every=args.record_every)
+    folder = output_dir(args.out) / "runs" / f"{args.model}-{args.task}-N{N}-T{args.T}-seed{args.seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, step in enumerate(rec.steps):
+        np.savez(folder / f"step_{step:07d}.npz", **to_state_dict(rec.model(i)))
+    print(f"wrote {len(rec.steps)} checkpoints to {folder}; loss {rec.loss[0]:.4g} -> {rec.loss[-1]:.4g}")
+    print(f"next: nfsntk track {folder}/step_*.npz")
+
+
+def _track(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from numerics.rnn import load_checkpoints, track_fixed_points
+
+    paths = [Path(p) for p in args.checkpoints]
+    if len(paths) < 2:
+        raise ValueError("pass two or more checkpoints, in training order")
+    models = load_checkpoints(paths)
+    cell = models[0].cell
+    x = None
+    if args.input is not None:
+        try:
+            x = np.array([float(v) for v in args.input.split(",")])
+        except ValueError:
+            raise ValueError(f"--input must be {cell.n_in} comma-separated numbers, got {args.input!r}") from None
+        if x.shape != (cell.n_in,) or not np.all(np.isfinite(x)):
+            raise ValueError(f"--input must be {cell.n_in} finite comma-separated numbers, got {args.input!r}")
+    steps = []
+    for i, p in enumerate(paths):
+        digits = "".join(ch for ch in p.stem if ch.isdigit())
+        steps.append(int(digits) if digits else i)
+    if len(set(steps)) != len(steps) or steps != sorted(steps):
+        steps = list(range(len(paths)))  # names without increasing step numbers: their order is the history
+    tracks = track_fixed_points([m.cell for m in models], steps, seeds=args.seeds, rng=args.seed, x=x, progress=True)
+    last = [br.last for br in tracks.segments[-1] if br.end == "alpha=1"]
+    print(f"{type(cell).__name__} N = {cell.N}, {len(paths)} checkpoints (steps {steps[0]}..{steps[-1]}), "
+          f"input {'0' if x is None else args.input}")
+    print(f"fixed points at the last checkpoint: {len(last)} ({sum(p.stable for p in last)} stable)")
+    if not tracks.bifurcations:
+        print("no bifurcation between the checkpoints")
+    for b in tracks.bifurcations:
+        coef = "" if b.coefficients is None else ", ".join(f"{k} = {v:.4g}" for k, v in b.coefficients.values.items())
+        print(f"  step {b.step:.6g}: {b.classification} (multiplier {abs(b.multiplier):.6f}"
+              f"{', attractor' if b.attractor else ''}{'; ' + coef if coef else ''})")
+
+
 def _train(args: argparse.Namespace) -> None:
+    if args.model != "rnn" or args.task != "student-teacher":
+        return _train_cell(args)
     import signal
 
     from numerics.rnn import TrainConfig, TrainingInterrupted, record_name, train
@@ -399,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as done:  # --help, or a usage error already printed as one line
         return int(done.code or 0)
     command = {"derive": _derive, "sweep": _sweep, "figure2": _figure2, "train": _train, "check": _check,
-               "crosscheck": _crosscheck, "diagram": _diagram, "verify": _verify}[args.command]
+               "crosscheck": _crosscheck, "diagram": _diagram, "verify": _verify, "track": _track}[args.command]
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warnings
         try:

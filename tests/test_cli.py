@@ -184,3 +184,35 @@ def test_check_help_lists_the_checks_and_train_help_the_defaults(capsys):
     assert "fig1e_crosscheck" in out and "--dry-run" in out
     assert main(["train", "--help"]) == 0
     assert "default: 35000" in capsys.readouterr().out
+
+
+def test_train_a_gru_on_the_flipflop_then_track_its_checkpoints(tmp_path, capsys):
+    import numpy as np
+
+    from numerics.rnn import load_npz
+
+    assert main(["train", "--model", "gru", "--task", "flipflop", "--N", "8", "--T", "20", "--B", "16",
+                 "--steps", "60", "--record-every", "20", "--out", str(tmp_path)]) == 0
+    folder = tmp_path / "runs" / "gru-flipflop-N8-T20-seed0"
+    files = sorted(folder.glob("step_*.npz"))
+    assert [f.name for f in files] == [f"step_{s:07d}.npz" for s in (0, 20, 40, 60)]
+    with np.load(files[-1]) as data:  # PyTorch's names, readable by torch's load_state_dict
+        assert set(data.files) == {"rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
+                                   "fc.weight", "fc.bias"}
+        assert data["rnn.weight_hh_l0"].shape == (24, 8)
+    assert load_npz(files[0]).cell.N == 8
+    capsys.readouterr()
+    assert main(["track", *map(str, files), "--seeds", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "GRUCell N = 8, 4 checkpoints (steps 0..60)" in out and "fixed points at the last checkpoint" in out
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["train", "--model", "rnn", "--task", "flipflop"], "has no inputs"),
+    (["track", "only_one.npz"], "two or more"),
+    (["track", "/nonexistent/a.npz", "/nonexistent/b.npz"], "no checkpoint file"),
+])
+def test_model_commands_refuse_clearly(argv, words, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1

@@ -9,7 +9,8 @@ A single-layer ``nn.RNN`` (tanh) or ``nn.GRU`` and an ``nn.Linear`` readout expo
 
 and :func:`load_npz` / :func:`from_state_dict` read them back into a :class:`Model`.
 Names: ``<prefix>weight_ih_l0`` (gates x N, n_in), ``weight_hh_l0``, ``bias_ih_l0``,
-``bias_hh_l0``; the readout ``<prefix>weight`` (n_out, N) and ``<prefix>bias``.
+``bias_hh_l0``; the readout ``<prefix>weight`` (n_out, N) and ``<prefix>bias``.  The leaky
+cell, which has no torch module, is stored as nn.RNN's names plus a scalar ``<prefix>alpha``.
 ``nn.RNN``'s two biases enter only as their sum, b = b_ih + b_hh (they are not
 separately identifiable from the dynamics); writing back puts b in ``bias_ih_l0`` and
 zeros in ``bias_hh_l0``.  ``.npz`` files are read with ``allow_pickle=False``: an
@@ -85,7 +86,13 @@ def from_state_dict(state: Mapping[str, object], prefix: str | None = None, read
     elif w_hh.shape[0] == N:
         if b_ih.shape != (N,) or b_hh.shape != (N,):
             raise ValueError(f"nn.RNN biases must have shape ({N},), got {b_ih.shape} and {b_hh.shape}")
-        cell = TanhCell(w_hh, b_ih + b_hh, w_ih if w_ih.size else None)
+        alpha = [k for k in keys if k.split(".")[-1] == "alpha"]
+        if alpha:  # the leaky cell has no torch module: nn.RNN's names plus its time-step ratio alpha
+            from ._cells import LeakyCell
+
+            cell = LeakyCell(w_hh, b_ih + b_hh, w_ih if w_ih.size else None, alpha=float(_array(state[alpha[0]], "alpha")))
+        else:
+            cell = TanhCell(w_hh, b_ih + b_hh, w_ih if w_ih.size else None)
     else:
         raise ValueError(f"weight_hh_l0 has shape {w_hh.shape}: neither nn.RNN (N, N) nor nn.GRU (3N, N); "
                          f"LSTMs (4N, N) are not supported")
@@ -111,10 +118,12 @@ def to_state_dict(model: Model, prefix: str = "rnn.", readout: str = "fc.") -> d
     if isinstance(cell, GRUCell):
         p = cell.params()
         out = {prefix + k + "_l0": p[k].copy() for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-    elif type(cell) is TanhCell:
+    elif isinstance(cell, TanhCell):
         W_in = cell.params().get("W_in", np.zeros((cell.N, 0)))
         out = {prefix + "weight_ih_l0": W_in.copy(), prefix + "weight_hh_l0": cell.W.copy(),
                prefix + "bias_ih_l0": cell.b.copy(), prefix + "bias_hh_l0": np.zeros(cell.N)}
+        if hasattr(cell, "alpha"):
+            out[prefix + "alpha"] = np.array(cell.alpha)
     else:
         raise TypeError(f"{type(cell).__name__} has no PyTorch counterpart (nn.RNN or nn.GRU)")
     out[readout + "weight"] = model.weight.copy()
