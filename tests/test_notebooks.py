@@ -16,7 +16,8 @@ import nbformat
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-NAMES = ["01_derive.ipynb", "02_amplification.ipynb", "03_rnn_crosscheck.ipynb", "04_natural_gradient.ipynb"]
+NAMES = ["01_derive.ipynb", "02_amplification.ipynb", "03_rnn_crosscheck.ipynb", "04_natural_gradient.ipynb",
+         "05_your_own_model.ipynb"]
 
 
 def test_notebooks_use_only_the_public_api():
