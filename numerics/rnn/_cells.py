@@ -299,9 +299,10 @@ def _affine_vjp(delta, h, x, p, lam_prev):
     """Cotangents through a = W h + W_in x + b given dL/da = delta (m, B, N)."""
     m, B, N = delta.shape
     back = (delta.reshape(m * B, N) @ p["W"]).reshape(m, B, -1)
-    grads = {"W": np.einsum("mbi,bj->mij", delta, h), "b": delta.sum(axis=1)}
+    dT = delta.transpose(0, 2, 1)  # (m, N, B) @ (B, .): one batched GEMM (einsum would loop)
+    grads = {"W": dT @ h, "b": delta.sum(axis=1)}
     if x is not None and "W_in" in p:
-        grads["W_in"] = np.einsum("mbi,bj->mij", delta, x)
+        grads["W_in"] = dT @ x
     return lam_prev + back, grads
 
 
@@ -405,8 +406,8 @@ class GRUCell(ParamCell):
         d_gh = np.concatenate([dr, dz, dn * r], axis=-1)
         m, B, _ = lam.shape
         back = lam * z + (d_gh.reshape(m * B, -1) @ self._p["weight_hh"]).reshape(m, B, self._N)
-        grads = {"weight_hh": np.einsum("mbi,bj->mij", d_gh, h), "bias_hh": d_gh.sum(axis=1),
+        grads = {"weight_hh": d_gh.transpose(0, 2, 1) @ h, "bias_hh": d_gh.sum(axis=1),
                  "bias_ih": d_gi.sum(axis=1)}
-        grads["weight_ih"] = (np.einsum("mbi,bj->mij", d_gi, x) if x is not None and self._nin
+        grads["weight_ih"] = (d_gi.transpose(0, 2, 1) @ x if x is not None and self._nin
                               else np.zeros((m,) + self.layout()["weight_ih"]))
         return back, grads
