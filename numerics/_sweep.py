@@ -352,8 +352,12 @@ def _run_on_threads(threads: int, calls: list, counts: list[int], bar, stop: np.
     to return and re-raises.  No half-filled result escapes.
     """
     pool = _pool(threads)
-    futures = [(count, pool.submit(call)) for count, call in zip(counts, calls)]
+    futures = []
     try:
+        # submitted inside the try: a Ctrl-C between two submissions must still stop the running ones
+        # (it left a kernel running, and the process unable to exit, when it landed there)
+        for count, call in zip(counts, calls):
+            futures.append((count, pool.submit(call)))
         for count, fut in futures:
             fut.result()
             bar.update(count)
