@@ -148,6 +148,18 @@ def _solve(M: list, b: list) -> list:
     return x
 
 
+def _inverse_iteration(M: list, v: list, iters: int) -> list:
+    """``iters`` steps of v <- M^-1 v / |M^-1 v| (stopping early where M is exactly singular)."""
+    for _ in range(iters):
+        try:
+            v = _solve(M, v)
+        except ZeroDivisionError:
+            break
+        norm = math.sqrt(sum(x * x for x in v))
+        v = [x / norm for x in v]
+    return v
+
+
 def _det(M: list) -> float:
     n = len(M)
     a = [row[:] for row in M]
@@ -568,13 +580,7 @@ def _left_null(form: NormalForm, y: list, period: int) -> list:
         # refine: inverse iteration on J J^T
         M = [[sum(J[i][a] * J[j][a] for a in range(n + 1)) + (1e-12 if i == j else 0.0) for j in range(n)]
              for i in range(n)]
-        for _ in range(5):
-            try:
-                best = _solve(M, best)
-            except ZeroDivisionError:
-                break
-            norm = math.sqrt(sum(v * v for v in best))
-            best = [v / norm for v in best]
+        best = _inverse_iteration(M, best, 5)
     return best
 
 

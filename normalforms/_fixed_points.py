@@ -236,6 +236,19 @@ def _method(method: Any) -> str:
     return method
 
 
+def _exact_or_numeric(method: Any, exact, numeric):
+    """``numeric()`` for method "numeric"; else ``exact()``, falling back to ``numeric()`` under "auto"
+    when sympy cannot solve (a ValueError) -- "exact" lets that error through."""
+    if _method(method) == "numeric":
+        return numeric()
+    try:
+        return exact()
+    except ValueError:
+        if method == "exact":
+            raise
+        return numeric()
+
+
 def fixed_points(form: NormalForm, method: str = "auto", interval: Any = None, box: Any = None
                  ) -> list[FixedPointBranch]:
     """Fixed-point branches h*(g) with multipliers, existence, stability and dh*/dg.
@@ -253,18 +266,12 @@ def fixed_points(form: NormalForm, method: str = "auto", interval: Any = None, b
     >>> [str(b.point[0]) for b in nf.pitchfork().fixed_points()]
     ['0', '-sqrt(g - 1)', 'sqrt(g - 1)']
     """
-    if _method(method) == "numeric":
+    def numeric():
         from ._numeric import numeric_fixed_points
 
         return numeric_fixed_points(form, interval, box)
-    try:
-        return _exact_fixed_points(form)
-    except ValueError:
-        if method == "exact":
-            raise
-        from ._numeric import numeric_fixed_points
 
-        return numeric_fixed_points(form, interval, box)
+    return _exact_or_numeric(method, lambda: _exact_fixed_points(form), numeric)
 
 
 def _exact_fixed_points(form: NormalForm) -> list[FixedPointBranch]:
@@ -330,18 +337,12 @@ def period_two_points(form: NormalForm, method: str = "auto", interval: Any = No
     -sqrt(2*g - 2*sqrt(g**2 - 4))/2 | exists for g in Interval(2, oo)
     sqrt(2*g - 2*sqrt(g**2 - 4))/2 | exists for g in Interval(2, oo)
     """
-    if _method(method) == "numeric":
+    def numeric():
         from ._numeric import numeric_period_two_points
 
         return numeric_period_two_points(form, interval, box)
-    try:
-        return _exact_period_two_points(form)
-    except ValueError:
-        if method == "exact":
-            raise
-        from ._numeric import numeric_period_two_points
 
-        return numeric_period_two_points(form, interval, box)
+    return _exact_or_numeric(method, lambda: _exact_period_two_points(form), numeric)
 
 
 def _exact_period_two_points(form: NormalForm) -> list[FixedPointBranch]:

@@ -162,22 +162,14 @@ def _same_cycle(a: FixedPointBranch, b: FixedPointBranch) -> bool:
 
 def _critical_vector(model: _Model, y: list, mu: float) -> list:
     """A unit vector q with (f_x - mu) q ~ 0 at y (the critical direction), by inverse iteration."""
-    from ._continuation import _solve
+    from ._continuation import _inverse_iteration
 
     n = model.n
     _, A, _ = model.map(y[:-1], y[-1])
     if n == 1:
         return [1.0]
     M = [[A[i][j] - (mu + 1e-9 if i == j else 0.0) for j in range(n)] for i in range(n)]
-    q = [1.0 / math.sqrt(n)] * n
-    for _ in range(8):
-        try:
-            q = _solve(M, q)
-        except ZeroDivisionError:
-            break
-        norm = math.sqrt(sum(v * v for v in q))
-        q = [v / norm for v in q]
-    return q
+    return _inverse_iteration(M, [1.0 / math.sqrt(n)] * n, 8)
 
 
 def numeric_bifurcations(form: NormalForm, interval: Any = None, box: Any = None) -> BifurcationList:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -193,7 +194,8 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--N", type=_int_flag(2, 4096), default=64, help="neurons")
     tr.add_argument("--B", type=_int_flag(2), default=256, help="batch size")
     tr.add_argument("--T", type=_int_flag(1, 10_000), default=25, help="unrolled time steps")
-    tr.add_argument("--lr", type=_positive_float_flag(), default=5e-3, help="learning rate")
+    tr.add_argument("--lr", type=_positive_float_flag(), default=None,
+                    help="learning rate (None: 5e-3 for the paper's SGD, 1e-2 for Adam on the other models)")
     tr.add_argument("--seed", type=_int_flag(0), default=0, help="seed of the teacher, student and batches")
     tr.add_argument("--record-every", type=_int_flag(1), default=100, help="steps between records")
     tr.add_argument("--optimizer", choices=["sgd", "natural"], default="sgd",
@@ -343,7 +345,7 @@ def _train_cell(args: argparse.Namespace) -> None:
         W_in = rng.uniform(-k, k, (N, n_in)) if n_in else None
         cell = LeakyCell(W, b, W_in, alpha=0.2) if args.model == "leaky" else TanhCell(W, b, W_in)
     model = Model(cell, rng.uniform(-1 / np.sqrt(N), 1 / np.sqrt(N), (task.n_out, N)))
-    lr = 1e-2 if args.lr == 5e-3 else args.lr  # the paper's SGD default is too small for Adam on these tasks
+    lr = 1e-2 if args.lr is None else args.lr
     trained, rec = fit(model, task, steps=args.steps, lr=lr, batch=args.B, seed=args.seed + 1,
                        every=args.record_every)
     folder = output_dir(args.out) / "runs" / f"{args.model}-{args.task}-N{N}-T{args.T}-seed{args.seed}"
@@ -372,10 +374,9 @@ def _track(args: argparse.Namespace) -> None:
             raise ValueError(f"--input must be {cell.n_in} comma-separated numbers, got {args.input!r}") from None
         if x.shape != (cell.n_in,) or not np.all(np.isfinite(x)):
             raise ValueError(f"--input must be {cell.n_in} finite comma-separated numbers, got {args.input!r}")
-    steps = []
-    for i, p in enumerate(paths):
-        digits = "".join(ch for ch in p.stem if ch.isdigit())
-        steps.append(int(digits) if digits else i)
+    # the step is the last number in a file's name (step_0000100.npz, gru-N12-100.npz)
+    numbers = [re.findall(r"\d+", p.stem) for p in paths]
+    steps = [int(found[-1]) if found else i for i, found in enumerate(numbers)]
     if len(set(steps)) != len(steps) or steps != sorted(steps):
         steps = list(range(len(paths)))  # names without increasing step numbers: their order is the history
     tracks = track_fixed_points([m.cell for m in models], steps, seeds=args.seeds, rng=args.seed, x=x, progress=True)
@@ -401,7 +402,8 @@ def _train(args: argparse.Namespace) -> None:
     from ._runs import checkpoint_path
     from ._verdict import output_dir, output_path
 
-    cfg = TrainConfig(config=args.config, steps=args.steps, N=args.N, B=args.B, T=args.T, lr=args.lr, seed=args.seed,
+    cfg = TrainConfig(config=args.config, steps=args.steps, N=args.N, B=args.B, T=args.T,
+                      lr=TrainConfig.lr if args.lr is None else args.lr, seed=args.seed,
                       record_every=args.record_every, optimizer=args.optimizer, ng_rank=args.rank,
                       ng_refresh=args.refresh)
     runs = output_path(args.out) / "runs"

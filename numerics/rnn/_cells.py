@@ -66,6 +66,10 @@ class AbstractCell(abc.ABC):
     def _from_groups(self, groups: dict[str, np.ndarray], check: bool) -> "AbstractCell":
         """A cell of the same kind and hyperparameters with these group values."""
 
+    def hyperparameters(self) -> dict:
+        """Fixed settings that are not parameters (not trained, not on a chord): {} unless a cell has some."""
+        return {}
+
     @abc.abstractmethod
     def _update(self, h, x, p):
         """F(h, x; p) for a batch h (B, N), x (B, n_in) or None; any argument may be a Jet."""
@@ -148,7 +152,8 @@ class AbstractCell(abc.ABC):
         p = self.params()
         pj = p if dp is None else {k: Jet([v, dp[k]]) if k in dp else v for k, v in p.items()}
         out = coefficient(self._update(Jet([h, dh]), x, pj), 1)
-        m = (np.shape(dh)[0] if np.ndim(dh) == 3 else next(iter(dp.values())).shape[0])
+        # out lacks the direction axis where no tangent reached it (e.g. only b moved): give it back
+        m = np.shape(dh)[0] if np.ndim(dh) == 3 else next(iter(dp.values())).shape[0]
         return np.broadcast_to(out, (m,) + h.shape)
 
     def jvp(self, H: np.ndarray, X: np.ndarray | None, dtheta: np.ndarray) -> np.ndarray:
@@ -218,7 +223,18 @@ class AbstractCell(abc.ABC):
 
 
 class ParamCell(AbstractCell):
-    """A cell holding its groups in a dict, validated against its layout once at construction."""
+    """A cell holding its groups in a dict, validated against its layout once at construction.
+
+    A subclass sets ``_N`` (hidden size) and ``_nin`` (input size) before calling this ``__init__``.
+    """
+
+    @property
+    def N(self) -> int:
+        return self._N
+
+    @property
+    def n_in(self) -> int:
+        return self._nin
 
     def __init__(self, groups: Mapping[str, np.ndarray], check: bool = True) -> None:
         self._p = dict(groups)
@@ -269,14 +285,6 @@ class TanhCell(ParamCell):
         groups = {"W": W, "b": b} if W_in is None else {"W": W, "W_in": W_in, "b": b}
         super().__init__(groups, check)
 
-    @property
-    def N(self) -> int:
-        return self._N
-
-    @property
-    def n_in(self) -> int:
-        return self._nin
-
     def layout(self) -> dict[str, tuple[int, ...]]:
         out = {"W": (self._N, self._N)}
         if self._nin:
@@ -319,6 +327,9 @@ class LeakyCell(TanhCell):
         self.alpha = alpha
         super().__init__(W, b, W_in, check=check)
 
+    def hyperparameters(self) -> dict:
+        return {"alpha": self.alpha}
+
     def _from_groups(self, groups, check):
         return LeakyCell(groups["W"], groups["b"], groups.get("W_in"), alpha=self.alpha, check=check)
 
@@ -358,14 +369,6 @@ class GRUCell(ParamCell):
         self._nin = weight_ih.shape[1]
         super().__init__({"weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh},
                          check)
-
-    @property
-    def N(self) -> int:
-        return self._N
-
-    @property
-    def n_in(self) -> int:
-        return self._nin
 
     def layout(self) -> dict[str, tuple[int, ...]]:
         N = self._N

@@ -116,8 +116,9 @@ class Chord:
     def __init__(self, net0: AbstractCell, net1: AbstractCell, x=None) -> None:
         if type(net0) is not type(net1) or net0.layout() != net1.layout():
             raise ValueError(f"checkpoints must be cells of one kind and size; got {net0!r} and {net1!r}")
-        if getattr(net0, "alpha", None) != getattr(net1, "alpha", None):
-            raise ValueError("checkpoints of a leaky cell must share alpha (a hyperparameter, not on the chord)")
+        if net0.hyperparameters() != net1.hyperparameters():
+            raise ValueError(f"checkpoints must share their hyperparameters (not on the chord): "
+                             f"{net0.hyperparameters()} and {net1.hyperparameters()}")
         self.net0, self.net1, self.x = net0, net1, x
         self.theta0 = net0.flat()
         self.dtheta = net1.flat() - self.theta0

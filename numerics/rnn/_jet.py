@@ -66,18 +66,19 @@ class Jet:
     def __rsub__(self, other) -> "Jet":
         return self._coerce(other) + (-self)
 
-    def __mul__(self, other) -> "Jet":
+    def _product(self, other, op) -> "Jet":
         if not isinstance(other, Jet):
-            return Jet([_op(np.multiply, a, other) for a in self.c])
-        return Jet(_cauchy(self.c, _pad(other.c, self.order), np.multiply))
+            return Jet([_op(op, a, other) for a in self.c])
+        return Jet(_cauchy(self.c, _pad(other.c, self.order), op))
+
+    def __mul__(self, other) -> "Jet":
+        return self._product(other, np.multiply)
 
     def __rmul__(self, other) -> "Jet":
         return Jet([_op(np.multiply, other, a) for a in self.c])
 
     def __matmul__(self, other) -> "Jet":
-        if not isinstance(other, Jet):
-            return Jet([_op(np.matmul, a, other) for a in self.c])
-        return Jet(_cauchy(self.c, _pad(other.c, self.order), np.matmul))
+        return self._product(other, np.matmul)
 
     def __rmatmul__(self, other) -> "Jet":
         return Jet([_op(np.matmul, other, a) for a in self.c])

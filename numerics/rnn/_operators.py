@@ -58,19 +58,21 @@ class SntkOperator:
         Horizon; the states h_1..h_T enter.  Taken from ``X`` when inputs are given.
     neurons : {"all", "readout"} or sequence of int
         States of all N neurons, only the two readout neurons (paper), or these neurons.
-    params : {"Wb", "W"} or "all" or sequence of group names
-        The paper's network: (W, b) or W only.  Any cell: ``"all"`` or the parameter groups
-        of its ``layout()`` to differentiate by (e.g. ``("weight_hh",)`` for a GRU).
+    params : {"Wb", "W"} or "all" or sequence of group names, optional
+        The paper's network: (W, b) (default) or W only.  Any cell: ``"all"`` (default) or the
+        parameter groups of its ``layout()`` to differentiate by (e.g. ``("weight_hh",)`` for a GRU).
     h0 : ndarray, shape (B, N), optional
         Any cell: the initial states (instead of ``x0``).
     X : ndarray, shape (T, B, n_in), optional
         Any cell with inputs: the input sequences.
     """
 
-    def __init__(self, net, x0: np.ndarray | None = None, T: int | None = None, neurons="all", params="Wb",
+    def __init__(self, net, x0: np.ndarray | None = None, T: int | None = None, neurons="all", params=None,
                  h0: np.ndarray | None = None, X: np.ndarray | None = None) -> None:
         paper = isinstance(net, RNN) and X is None and h0 is None
         self._paper = paper
+        if params is None:
+            params = "Wb" if paper else "all"
         if paper:
             if neurons not in NEURON_SCOPES:
                 raise ValueError(f"neurons must be one of {NEURON_SCOPES}, got {neurons!r}")
@@ -102,7 +104,7 @@ class SntkOperator:
             self._mask[idx] = True
         if not paper:
             slices = net.slices()
-            groups = list(slices) if params in ("all", "Wb") and isinstance(params, str) else params
+            groups = list(slices) if isinstance(params, str) and params == "all" else params
             if isinstance(groups, str) or not all(g in slices for g in groups):
                 raise ValueError(f"params must be 'all' or a sequence of the cell's groups {list(slices)}, "
                                  f"got {params!r}")
@@ -152,12 +154,15 @@ class SntkOperator:
         return out.reshape(lead + out.shape[1:])
 
     def sqnorms(self, u: np.ndarray) -> np.ndarray:
-        """||J u||^2 = u^T F u for parameter vectors u (..., P), without storing J u."""
+        """||J u||^2 = u^T F u for parameter vectors u (..., P), without storing J u for all of them
+        (the paper's network: none; any other cell: 64 at a time)."""
         u = self._check_params(u)
         if not self._paper:
             flat = u.reshape(-1, u.shape[-1])
-            out = np.concatenate([np.einsum("mtbn,mtbn->m", *(self._cell_J(flat[i:i + 64]),) * 2)
-                                  for i in range(0, flat.shape[0], 64)]) if flat.shape[0] else np.zeros(0)
+            out = np.zeros(flat.shape[0])
+            for i in range(0, flat.shape[0], 64):
+                Ju = self._cell_J(flat[i:i + 64])
+                out[i:i + 64] = np.einsum("mtbn,mtbn->m", Ju, Ju)
             return out.reshape(u.shape[:-1])
         return jvp_sqnorm(self.net, self.H, *self._split(u), neurons=None if self.neurons == "all" else self._mask)
 
@@ -214,7 +219,8 @@ class SntkOperator:
         """
         if not self._paper:
             P = self.n_params
-            return float(sum(np.sum(self.sqnorms(np.eye(P)[i:i + 64])) for i in range(0, P, 64)))
+            # unit directions e_i..e_{i+63} as one block each, not a P x P identity per block
+            return float(sum(np.sum(self.sqnorms(np.eye(min(64, P - i), P, k=i))) for i in range(0, P, 64)))
         K = np.einsum("sbn,rbn->bsr", self.H[:-1], self.H[:-1])
         if self.params == "Wb":
             K += 1.0
