@@ -37,7 +37,7 @@ from typing import Any
 
 import sympy as sp
 
-from ._fixed_points import FixedPointBranch, _intervals, _is_complex, fixed_points
+from ._fixed_points import FixedPointBranch, _intervals, _is_complex
 from ._form import NormalForm, _to_exact
 from ._kinds import Criticality, Kind, criticality
 from ._parse import as_expression

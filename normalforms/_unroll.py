@@ -22,7 +22,6 @@ import sympy as sp
 from ._form import NormalForm, _to_exact
 from ._parse import as_expression
 from ._symbols import H0_SYMBOL, T_TIME
-from ._repr import short_repr
 
 __all__ = ["TangentRecursion", "tangent_recursion", "unroll", "Unrolled"]
 

@@ -205,7 +205,7 @@ def form_source(form: NormalForm) -> FormSource:
     homogeneous = form.is_linear_homogeneous
     # Only the renamed mathematics, printed by sympy from whitelisted atoms: no
     # name, no user symbol, so equal maps share one module whatever they are called.
-    header = "f: " + "; ".join(f"x{i} -> {sp.sstr(e)}" for i, e in enumerate(f)) + f" (parameter gp)"
+    header = "f: " + "; ".join(f"x{i} -> {sp.sstr(e)}" for i, e in enumerate(f)) + " (parameter gp)"
     source = MODULE_TEMPLATE.render(dim=n, homogeneous=homogeneous, header=header, **pieces)
     key = hashlib.sha256(source.encode()).hexdigest()[:32]
     return FormSource(dim=n, homogeneous=homogeneous, source=source, key=key)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._runs import CheckNotRun, RunSpec, obtain, status
-from ._verdict import NOT_RUN, Verdict
+from ._verdict import Verdict
 
 #: Environment of the worker processes: one BLAS/OpenMP thread each, no display.
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
@@ -368,7 +368,7 @@ class Plan:
         if task.kind == "check":
             results[task.check] = result
         if task.kind == "spectrum":
-            placeholder = self.tasks.pop("train:rank-k")
+            self.tasks.pop("train:rank-k")  # the rank-k run is replaced by the ranks the spectrum chose
             check = self.tasks["check:fig4_natural_gradient"]
             check.deps.discard("train:rank-k")
             for spec in result.values():
@@ -378,7 +378,6 @@ class Plan:
                     est = self._train_seconds(spec) * (1 - step / spec.config.steps)
                     self.tasks[key] = Task(key, "train", spec.label, est, spec=spec)
                     check.deps.add(key)
-            del placeholder
 
 
 def specs_for_rank_k(quick: bool) -> RunSpec:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from numerics.rnn import (RNN, TrainConfig, TrainingRecord, bifurcation_events, forward, median_filter,
-                          track_fixed_points, train)
+                          track_fixed_points)
 
 from ._runs import RunSpec, obtain
 from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict, save_figure

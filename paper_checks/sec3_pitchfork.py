@@ -20,7 +20,7 @@ import sympy as sp
 import normalforms as nf
 import numerics
 
-from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict
+from ._verdict import FAILS, HOLDS_CORRECTED, Verdict
 
 T = 30
 G_BELOW = (0.2, 0.5, 0.8, 0.9, 0.95, 0.99)
@@ -65,7 +65,7 @@ def run(out_dir: Path | None = None, quick: bool = False, train_missing: bool = 
                     f"(symbolic series), {min(ratio.values()):.3f} at worst ({worst_key}); the deviation grows "
                     "as g -> 1 because the cubic term acts for longer"),
         tolerance="within 50 % for every g and range; deviation explained by the O(h0^2) series term",
-        summary=(f"pitchfork/linear at T=30: " + ", ".join(f"g={gv}: {ratio[f'a=0.1,g={gv}']:.4f}" for gv in G_BELOW)
+        summary=("pitchfork/linear at T=30: " + ", ".join(f"g={gv}: {ratio[f'a=0.1,g={gv}']:.4f}" for gv in G_BELOW)
                  + f" (a=0.1); the O(h0^2) series term predicts the deviation within {series_err_mid:.0%} for "
                  f"g <= 0.9 ({series_err:.0%} at worst, near g = 1 where higher orders matter)"),
     ))

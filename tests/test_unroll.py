@@ -1,7 +1,5 @@
 """Tangent recursion and exact unrolling against dual-number iteration."""
 
-from fractions import Fraction
-
 import pytest
 import sympy as sp
 from hypothesis import given, strategies as st
