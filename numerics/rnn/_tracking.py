@@ -210,12 +210,13 @@ def track_fixed_points(networks: list[AbstractCell], steps: list[int], seeds: in
                 if _coincide(sp, [o for o in seen if o.kind == sp.kind], 1e-7, 1e-4):
                     continue  # a fold is met from both of its branches
                 seen.append(sp)
-        bps = [o for o in seen if o.kind == "branch point"]
+        # A checkpoint on (or within rounding of) a bifurcation ends one segment and starts the next on it:
+        # the previous segment's events at alpha = 1 (carried over at alpha = 0) count here too, so it is
+        # one event, and its side branches' turn is not a fold
+        bps = [o for o in seen + at_checkpoint if o.kind == Kind.BRANCH_POINT]
         # a pitchfork's new branches turn in alpha at the branch point: seen from them it looks like a fold
-        seen = [sp for sp in seen if not (sp.kind == "fold" and _coincide(sp, bps, 1e-2, 1e-2))]
-        # a checkpoint exactly on a bifurcation ends one segment and starts the next on it: one event
-        seen = [sp for sp in seen if not (sp.point.alpha < 1e-7 and _coincide(
-            sp, [o for o in at_checkpoint if o.kind == sp.kind], 1.0, 1e-4))]
+        seen = [sp for sp in seen if not (sp.kind == Kind.FOLD and _coincide(sp, bps, 1e-2, 1e-2))]
+        seen = [sp for sp in seen if not _coincide(sp, [o for o in at_checkpoint if o.kind == sp.kind], 1e-7, 1e-4)]
         at_checkpoint = []
         for sp in sorted(seen, key=lambda s: s.point.alpha):
             tracks.bifurcations.append(classify(sp, chord, i, steps[i - 1], steps[i], seeds=seeds, rng=gen))
