@@ -205,6 +205,16 @@ def test_train_a_gru_on_the_flipflop_then_track_its_checkpoints(tmp_path, capsys
     assert main(["track", *map(str, files), "--seeds", "10"]) == 0
     out = capsys.readouterr().out
     assert "GRUCell N = 8, 4 checkpoints (steps 0..60)" in out and "fixed points at the last checkpoint" in out
+    # the step is the last number of a name that holds several
+    renamed = []
+    for f in files:
+        renamed.append(tmp_path / f"gru8-{int(f.stem.split('_')[1])}.npz")
+        renamed[-1].write_bytes(f.read_bytes())
+    assert main(["track", *map(str, renamed), "--seeds", "10"]) == 0
+    assert "4 checkpoints (steps 0..60)" in capsys.readouterr().out
+    for bad in ("1,2", "1,x,3", "1,nan,3"):
+        assert main(["track", *map(str, files), "--input", bad]) == 2
+        assert "--input must be 3" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, words", [

@@ -288,3 +288,32 @@ def test_flipflop_gru_stores_its_eight_memories_as_tracked_stable_fixed_points(s
     outputs = np.array([trained.weight @ h + trained.bias for h in stable])
     assert len(stable) == 8 and len(corners) == 8
     assert np.max(np.abs(np.abs(outputs) - 1)) < 0.15
+
+
+def _bad_input_cases():
+    from numerics.rnn import FlipFlop, SntkOperator, fit
+    from numerics.rnn._continuation import Chord
+
+    gru = GRUCell.init(3, 2, 0)
+    h0, X = np.zeros((2, 3)), np.zeros((4, 2, 2))
+    leaky = [LeakyCell(np.eye(3), np.zeros(3), alpha=a) for a in (0.2, 0.3)]
+    return [
+        (lambda: Chord(*leaky), "share their hyperparameters"),
+        (lambda: Chord(gru, TanhCell(np.eye(3), np.zeros(3))), "one kind and size"),
+        (lambda: SntkOperator(gru, h0=h0, X=X, params=("weight_hh", "W")), "sequence of the cell's groups"),
+        (lambda: SntkOperator(gru, h0=h0, X=X, params="Wb"), "sequence of the cell's groups"),
+        (lambda: SntkOperator(gru, h0=h0, X=X, neurons=[0, 3]), r"indices in \[0, 3\)"),
+        (lambda: SntkOperator(gru, np.zeros((2, 2)), 4), "pass h0"),
+        (lambda: SntkOperator(gru, h0=h0), "takes inputs"),
+        (lambda: Model(gru, np.zeros((3, 4))), r"shape \(n_out, 3\)"),
+        (lambda: fit(Model(gru, np.zeros((3, 3))), FlipFlop(bits=2), steps=1), "the task has 2 inputs"),
+        (lambda: fit(Model(gru, np.zeros((2, 3))), FlipFlop(bits=2), steps=1, optimizer="lbfgs"), "'adam' or 'sgd'"),
+        (lambda: FlipFlop(p=1.5), "pulse probability"),
+        (lambda: gru.map1(np.zeros(3), np.zeros(3)), r"constant input must have shape \(2,\)"),
+    ]
+
+
+@pytest.mark.parametrize("make, match", _bad_input_cases())
+def test_bad_inputs_to_the_protocol_tools_get_one_clear_error(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
