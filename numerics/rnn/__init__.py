@@ -5,9 +5,8 @@ leaky/continuous-time, GRU) gets fixed points at a constant input, continuation,
 tracking and classification of bifurcations; models (cell + readout) train on tasks
 (student-teacher, flip-flop) and load from PyTorch-named arrays without torch.
 
-h_t = tanh(W h_{t-1} + b) with neurons 0, 1 as read-in/readout (sec. 2, appendix B).
-
-The model, exact JVP/VJP/BPTT, the matrix-free sNTK/Fisher operators (exact and
+The paper's network, h_t = tanh(W h_{t-1} + b) with neurons 0, 1 as read-in/readout
+(sec. 2, appendix B), is one cell.  For it: the model, exact JVP/VJP/BPTT, the matrix-free sNTK/Fisher operators (exact and
 Hutch++ traces, Lanczos eigenpairs, effective ranks), the fixed-point finder,
 the appendix-B teacher, the SGD loop with its records, pseudo-arclength
 continuation between checkpoints and the location/classification of every
