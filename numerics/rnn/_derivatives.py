@@ -21,29 +21,54 @@ from .._inputs import real_array
 from ._model import RNN
 
 
-def _tangents(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray):
-    """Yield dh_t, shape (m, B, N), for t = 1..T and m flattened directions."""
+def _directions(net: RNN, dW: np.ndarray, db: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
     dW = real_array(dW, "dW")
     db = real_array(db, "db")
     N = net.N
     if dW.shape[-2:] != (N, N) or db.shape[-1:] != (N,) or dW.shape[:-2] != db.shape[:-1]:
         raise ValueError(f"directions must be dW (..., {N}, {N}) and db (..., {N}); got {dW.shape}, {db.shape}")
-    m = int(np.prod(dW.shape[:-2], dtype=np.int64))
-    B = H.shape[1]
-    # All directions share W and the states: stacking them into the rows of one
-    # matrix turns the per-direction products into single GEMMs (2-3x faster
-    # than numpy's broadcast matmul, which loops over the directions).
-    dW_rows = dW.reshape(m * N, N)
-    db = db.reshape(m, 1, N)
-    dh = np.zeros((m, B, N))
+    lead = dW.shape[:-2]
+    m = int(np.prod(lead, dtype=np.int64))
+    return dW.reshape(m, N, N), db.reshape(m, N), lead
+
+
+def tangents_tbmn(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray) -> np.ndarray:
+    """dh_1..dh_T for m directions dW (m, N, N), db (m, N), in the layout (T, B, m, N).
+
+    All directions share W and the states, so with the directions as the third axis the
+    recurrence is one (B m, N) x (N, N) product per step, and the parameter drive
+    dW h_{t-1} + db of every step is a single (T B, N) x (N, m N) product before the loop.
+    """
+    T, B, N = H.shape[0] - 1, H.shape[1], H.shape[2]
+    m = dW.shape[0]
+    out = np.empty((T, B, m, N))
+    np.matmul(H[:-1].reshape(T * B, N), dW.reshape(m * N, N).T, out=out.reshape(T * B, m * N))
+    out += db
+    D = 1.0 - H[1:] ** 2
     WT = net.W.T
-    for t in range(1, H.shape[0]):
-        drive = (dh.reshape(m * B, N) @ WT).reshape(m, B, N)
-        drive += (H[t - 1] @ dW_rows.T).reshape(B, m, N).transpose(1, 0, 2)
-        drive += db
-        drive *= 1.0 - H[t] ** 2
-        dh = drive
-        yield dh
+    out[0] *= D[0][:, None, :]
+    for t in range(1, T):
+        out[t] += (out[t - 1].reshape(B * m, N) @ WT).reshape(B, m, N)
+        out[t] *= D[t][:, None, :]
+    return out
+
+
+def cotangents_tbmn(net: RNN, H: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """J^T V for m cotangents in the layout (T, B, m, N): (grad_W (m, N, N), grad_b (m, N)).
+
+    The adjoints delta_t of every step are kept, so grad_W = sum_t delta_t^T h_{t-1} is one
+    (m N, T B) x (T B, N) product after the loop instead of T products with inner size B.
+    """
+    T, B, m, N = V.shape
+    delta = np.empty_like(V)
+    lam = V[T - 1].copy()
+    for t in range(T, 0, -1):
+        np.multiply(lam, (1.0 - H[t] ** 2)[:, None, :], out=delta[t - 1])
+        if t > 1:
+            lam = (delta[t - 1].reshape(B * m, N) @ net.W).reshape(B, m, N)
+            lam += V[t - 2]
+    gW = (delta.reshape(T * B, m * N).T @ H[:-1].reshape(T * B, N)).reshape(m, N, N)
+    return gW, delta.sum(axis=(0, 1))
 
 
 def jvp(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray) -> np.ndarray:
@@ -52,49 +77,54 @@ def jvp(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray) -> np.ndarray:
     ``dW`` may carry leading direction axes: dW (..., N, N) with db (..., N)
     gives (..., T, B, N), evaluated for all directions at once.
     """
-    lead = np.shape(dW)[:-2]
-    T, B, N = H.shape[0] - 1, H.shape[1], net.N
-    out = np.empty((int(np.prod(lead, dtype=np.int64)), T, B, N))
-    for t, dh in enumerate(_tangents(net, H, dW, db)):
-        out[:, t] = dh
-    return out.reshape(lead + (T, B, N))
+    dW, db, lead = _directions(net, dW, db)
+    out = tangents_tbmn(net, H, dW, db).transpose(2, 0, 1, 3)
+    return np.ascontiguousarray(out).reshape(lead + out.shape[1:])
 
 
 def jvp_sqnorm(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray, neurons: np.ndarray | None = None) -> np.ndarray:
     """||J (dW, db)||^2 per direction, shape (...), over the ``neurons`` (boolean mask, default all),
-    without storing the (..., T, B, N) tangents -- the quadratic form u^T F u of the Fisher."""
-    lead = np.shape(dW)[:-2]
-    total = np.zeros(int(np.prod(lead, dtype=np.int64)))
-    for dh in _tangents(net, H, dW, db):
-        part = dh if neurons is None else dh[:, :, neurons]
-        total += np.einsum("mbn,mbn->m", part, part)
+    64 directions at a time -- the quadratic form u^T F u of the Fisher."""
+    dW, db, lead = _directions(net, dW, db)
+    total = np.empty(dW.shape[0])
+    for i in range(0, dW.shape[0], 64):
+        dh = tangents_tbmn(net, H, dW[i:i + 64], db[i:i + 64])
+        part = dh if neurons is None else dh[..., neurons]
+        total[i:i + 64] = np.einsum("tbmn,tbmn->m", part, part)
     return total.reshape(lead)
 
 
 def vjp(net: RNN, H: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """J^T v for state cotangents V (..., T, B, N) on h_1..h_T: (grad_W (..., N, N), grad_b (..., N))."""
-    T = H.shape[0] - 1
     V = real_array(V, "V")
     if V.shape[-3:] != H[1:].shape:
         raise ValueError(f"cotangents must have the shape of h_1..h_T, {H[1:].shape}; got {V.shape}")
     lead = V.shape[:-3]
     m = int(np.prod(lead, dtype=np.int64))
-    B, N = H.shape[1], H.shape[2]
-    V = V.reshape((m,) + H[1:].shape)
-    gW = np.zeros((m * N, N))
-    gb = np.zeros((m, N))
-    lam = np.zeros((m, B, N))
-    for t in range(T, 0, -1):
-        lam = lam + V[:, t - 1]
-        delta = (1.0 - H[t] ** 2) * lam
-        gW += delta.transpose(0, 2, 1).reshape(m * N, B) @ H[t - 1]
-        gb += delta.sum(axis=1)
-        lam = (delta.reshape(m * B, N) @ net.W).reshape(m, B, N)
+    Vt = np.ascontiguousarray(V.reshape((m,) + H[1:].shape).transpose(1, 2, 0, 3))
+    gW, gb = cotangents_tbmn(net, H, Vt)
+    N = net.N
     return gW.reshape(lead + (N, N)), gb.reshape(lead + (N,))
+
+
+def _vjp_stepwise(net: RNN, H: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # The one-cotangent adjoint that trained every record: kept step by step (per-step
+    # accumulation order) so that training stays bit-identical to the records'.
+    B, N = H.shape[1], H.shape[2]
+    gW = np.zeros((N, N))
+    gb = np.zeros(N)
+    lam = np.zeros((B, N))
+    for t in range(H.shape[0] - 1, 0, -1):
+        lam = lam + V[t - 1]
+        delta = (1.0 - H[t] ** 2) * lam
+        gW += delta.T @ H[t - 1]
+        gb += delta.sum(axis=0)
+        lam = delta @ net.W
+    return gW, gb
 
 
 def gradient(net: RNN, H: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """BPTT gradient of the readout MSE (``_model.loss``) with respect to (W, b)."""
     from ._model import loss_cotangent
 
-    return vjp(net, H, loss_cotangent(H, target))
+    return _vjp_stepwise(net, H, loss_cotangent(H, target))

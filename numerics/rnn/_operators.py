@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._inputs import SeedLike, as_generator, real_array
-from ._derivatives import jvp, jvp_sqnorm, vjp
+from ._derivatives import cotangents_tbmn, jvp, jvp_sqnorm, tangents_tbmn, vjp
+from ._eigen import EigenResult, block_top_eigenpairs
 from ._cells import AbstractCell
 from ._model import READOUT, RNN, forward
 
@@ -74,8 +75,6 @@ class SntkOperator:
         if params is None:
             params = "Wb" if paper else "all"
         if paper:
-            if neurons not in NEURON_SCOPES:
-                raise ValueError(f"neurons must be one of {NEURON_SCOPES}, got {neurons!r}")
             check_param_scope(params)
             self.H = forward(net, x0, T)
             self.X = None
@@ -180,19 +179,34 @@ class SntkOperator:
     def JT(self, v: np.ndarray) -> np.ndarray:
         """J^T v for scoped state cotangents v (..., T, B, n) or flat (..., T B n): parameter vectors (..., P)."""
         v = self._states(v)
-        full = np.zeros(v.shape[:-1] + (self.N,))
-        full[..., self._mask] = v
+        if self._mask.all():
+            full = v
+        else:
+            full = np.zeros(v.shape[:-1] + (self.N,))
+            full[..., self._mask] = v
         if not self._paper:
             lead = full.shape[:-3]
             g = self.net.vjp(self.H, self.X, full.reshape((-1,) + full.shape[-3:]))[:, self._index]
             return g.reshape(lead + (g.shape[-1],))
         gW, gb = vjp(self.net, self.H, full)
+        return self._join(gW, gb)
+
+    def _join(self, gW: np.ndarray, gb: np.ndarray) -> np.ndarray:
         flat = gW.reshape(gW.shape[:-2] + (self.N * self.N,))
         return np.concatenate([flat, gb], axis=-1) if self.params == "Wb" else flat
 
     def fisher_matvec(self, u: np.ndarray) -> np.ndarray:
-        """F u = J^T (J u)."""
-        return self.JT(self.J(u))
+        """F u = J^T (J u) for parameter vectors u (..., P)."""
+        u = self._check_params(u)
+        if not self._paper:
+            return self.JT(self.J(u))
+        # the paper network: both passes in the (T, B, m, N) layout, no transposes in between
+        lead = u.shape[:-1]
+        dW, db = self._split(u.reshape(-1, u.shape[-1]))
+        dh = tangents_tbmn(self.net, self.H, dW, db)
+        if not self._mask.all():
+            dh[..., ~self._mask] = 0.0
+        return self._join(*cotangents_tbmn(self.net, self.H, dh)).reshape(lead + (self.n_params,))
 
     def sntk_matvec(self, v: np.ndarray) -> np.ndarray:
         """sNTK v = J (J^T v), in the shape v was given ((..., T, B, n) or flat)."""
@@ -266,18 +280,41 @@ class SntkOperator:
         samples = self.sqnorms(G)
         return TraceEstimate(exact_part + float(samples.mean()), float(samples.std(ddof=1) / np.sqrt(m)), 3 * k + m)
 
-    def top_eigenpairs(self, k: int = 5, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
-        """Largest k eigenvalues (descending) of F = J^T J and their parameter-space eigenvectors (P, k),
-        by Lanczos (scipy.sparse.linalg.eigsh).  The sNTK eigenvectors are J v / sqrt(lambda)."""
+    def top_eigenpairs(self, k: int = 5, tol: float = 1e-10, start: np.ndarray | None = None,
+                       method: str = "block", seed: SeedLike = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Largest k eigenvalues (descending) of F = J^T J and their parameter-space eigenvectors (P, k).
+
+        ``method="block"`` (default): block Krylov with thick restart on batched products
+        (:func:`~numerics.rnn._eigen.block_top_eigenpairs`), eigenvalues to ``tol`` relative by a
+        residual bound, warm-started from ``start`` (e.g. the vectors of the previous checkpoint).
+        ``method="lanczos"``: scipy's ``eigsh`` (ARPACK, one product at a time, residuals <= tol).
+        The sNTK eigenvectors are J v / sqrt(lambda).
+        """
+        return self.eigen(k, tol=tol, start=start, method=method, seed=seed)[:2]
+
+    def eigen(self, k: int = 5, tol: float = 1e-10, start: np.ndarray | None = None, method: str = "block",
+              seed: SeedLike = 0) -> tuple[np.ndarray, np.ndarray, EigenResult | None]:
+        """:meth:`top_eigenpairs` with the solver's report (residual norms, products used; None for Lanczos)."""
+        P = self.n_params
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < P:
+            raise ValueError(f"k must be an integer in [1, {P - 1}], got {k!r}")
+        if method == "block":
+            res = block_top_eigenpairs(self.fisher_matvec, P, int(k), tol=tol, start=start, seed=seed)
+            return res.values, res.vectors, res
+        if method != "lanczos":
+            raise ValueError(f"method must be 'block' or 'lanczos', got {method!r}")
         from scipy.sparse.linalg import LinearOperator, eigsh
 
-        P = self.n_params
-        if not 1 <= k < P:
-            raise ValueError(f"k must be in [1, {P - 1}], got {k}")
+        from .._threads import blas_threads
+
         op = LinearOperator((P, P), matvec=lambda u: self.fisher_matvec(np.ravel(u)), dtype=np.float64)
-        vals, vecs = eigsh(op, k=k, which="LA", tol=tol, v0=np.ones(P) / np.sqrt(P))
+        v0 = np.ones(P) / np.sqrt(P) if start is None else np.asarray(start, dtype=np.float64).reshape(P, -1)[:, 0]
+        # ARPACK's own vector work runs on scipy's OpenBLAS, the products on numpy's: two thread
+        # pools spinning against each other on the same cores cost 3x at N = 256 (measured)
+        with blas_threads(1, library="scipy"):
+            vals, vecs = eigsh(op, k=k, which="LA", tol=tol, v0=v0)
         order = np.argsort(vals)[::-1]
-        return vals[order], vecs[:, order]
+        return vals[order], vecs[:, order], None
 
     def dense_fisher(self) -> np.ndarray:
         """F as a dense (P, P) matrix (small networks; used to test the operators)."""
