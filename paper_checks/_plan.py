@@ -80,6 +80,9 @@ _cancel = None
 def _init_worker(q, cancel) -> None:
     global _queue, _cancel
     _queue, _cancel = q, cancel
+    from numerics._threads import limit_blas_threads
+
+    limit_blas_threads(1)  # the environment already asks for it; a BLAS loaded some other way obeys this
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C and tells us via _cancel
 
 

@@ -143,3 +143,29 @@ def test_blas_threads_are_limited_inside_the_block_and_restored():
             pass
     with pytest.raises(ValueError, match="positive integer"):
         limit_blas_threads(True)
+
+
+@pytest.mark.parametrize("neurons, N", [("all", 6), ("readout", 16)])  # the forward stack; the backward rows
+def test_exact_trace_streams_trajectories_when_memory_is_short(monkeypatch, neurons, N):
+    rng = np.random.default_rng(9)
+    op = SntkOperator(RNN.xavier(N, rng), rng.uniform(-1, 1, (5, 2)), 7, neurons=neurons)
+    reference = float(np.trace(op.dense_fisher()))
+    per_trajectory = 8.0 * 7 * N * (2 if neurons == "readout" else 2 * N)
+    monkeypatch.setattr(SntkOperator, "_work_budget", staticmethod(lambda: 1.5 * per_trajectory))  # one at a time
+    assert op.trace() == pytest.approx(reference, rel=1e-12)
+    monkeypatch.setattr(SntkOperator, "_work_budget", staticmethod(lambda: 0.5 * per_trajectory))
+    with pytest.raises(MemoryError, match="per trajectory .* use trace_estimate"):
+        op.trace()
+
+
+def test_cell_exact_trace_streams_directions_when_memory_is_short(monkeypatch):
+    rng = np.random.default_rng(10)
+    cell = GRUCell.init(3, 1, rng)
+    op = SntkOperator(cell, h0=rng.normal(size=(2, 3)), X=rng.normal(size=(4, 2, 1)))
+    reference = float(np.trace(op.dense_fisher()))
+    per_direction = 8.0 * 4 * 2 * 3
+    monkeypatch.setattr(SntkOperator, "_work_budget", staticmethod(lambda: 5 * per_direction))
+    assert op.trace() == pytest.approx(reference, rel=1e-12)
+    monkeypatch.setattr(SntkOperator, "_work_budget", staticmethod(lambda: 0.5 * per_direction))
+    with pytest.raises(MemoryError, match="single direction"):
+        op.trace()

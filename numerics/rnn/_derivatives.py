@@ -84,13 +84,15 @@ def jvp(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray) -> np.ndarray:
 
 def jvp_sqnorm(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray, neurons: np.ndarray | None = None) -> np.ndarray:
     """||J (dW, db)||^2 per direction, shape (...), over the ``neurons`` (boolean mask, default all),
-    64 directions at a time -- the quadratic form u^T F u of the Fisher."""
+    up to 64 directions at a time (fewer when their tangents would pass 512 MiB) -- the quadratic
+    form u^T F u of the Fisher."""
     dW, db, lead = _directions(net, dW, db)
     total = np.empty(dW.shape[0])
-    for i in range(0, dW.shape[0], 64):
-        dh = tangents_tbmn(net, H, dW[i:i + 64], db[i:i + 64])
+    chunk = int(max(1, min(64, 2**29 // (8 * H[1:].size))))
+    for i in range(0, dW.shape[0], chunk):
+        dh = tangents_tbmn(net, H, dW[i:i + chunk], db[i:i + chunk])
         part = dh if neurons is None else dh[..., neurons]
-        total[i:i + 64] = np.einsum("tbmn,tbmn->m", part, part)
+        total[i:i + chunk] = np.einsum("tbmn,tbmn->m", part, part)
     return total.reshape(lead)
 
 

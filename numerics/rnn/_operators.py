@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._inputs import SeedLike, as_generator, real_array
+from .._inputs import SeedLike, as_generator, available_memory, real_array
 from ._derivatives import cotangents_tbmn, jvp, jvp_sqnorm, tangents_tbmn, vjp
 from ._eigen import EigenResult, block_top_eigenpairs
 from ._cells import AbstractCell
@@ -152,16 +152,16 @@ class SntkOperator:
         out = self.net.jvp(self.H, self.X, full)[..., self._mask]
         return out.reshape(lead + out.shape[1:])
 
-    def sqnorms(self, u: np.ndarray) -> np.ndarray:
+    def sqnorms(self, u: np.ndarray, block: int = 64) -> np.ndarray:
         """||J u||^2 = u^T F u for parameter vectors u (..., P), without storing J u for all of them
-        (the paper's network: none; any other cell: 64 at a time)."""
+        (the paper's network: none; any other cell: ``block`` at a time)."""
         u = self._check_params(u)
         if not self._paper:
             flat = u.reshape(-1, u.shape[-1])
             out = np.zeros(flat.shape[0])
-            for i in range(0, flat.shape[0], 64):
-                Ju = self._cell_J(flat[i:i + 64])
-                out[i:i + 64] = np.einsum("mtbn,mtbn->m", Ju, Ju)
+            for i in range(0, flat.shape[0], block):
+                Ju = self._cell_J(flat[i:i + block])
+                out[i:i + block] = np.einsum("mtbn,mtbn->m", Ju, Ju)
             return out.reshape(u.shape[:-1])
         return jvp_sqnorm(self.net, self.H, *self._split(u), neurons=None if self.neurons == "all" else self._mask)
 
@@ -230,24 +230,49 @@ class SntkOperator:
         T^2 m N^2 / 2.  Either is ~10-40x cheaper than P = N^2 + N JVPs.
 
         Any other cell: ||J e_i||^2 summed over the P unit directions (P JVPs, in blocks).
+
+        Streamed: trajectories (directions) are taken in chunks whose work arrays fit
+        min(2 GiB, a quarter of the available memory); a MemoryError gives the estimate when
+        even one does not fit (use :meth:`trace_estimate` then).
         """
+        budget = self._work_budget()
         if not self._paper:
             P = self.n_params
-            # unit directions e_i..e_{i+63} as one block each, not a P x P identity per block
-            return float(sum(np.sum(self.sqnorms(np.eye(min(64, P - i), P, k=i))) for i in range(0, P, 64)))
+            # unit directions in blocks whose tangents (block x T x B x N doubles) fit the budget
+            per_direction = 8.0 * self.T * self.B * self.N
+            block = int(min(64, budget // per_direction))
+            if block < 1:
+                raise MemoryError(f"the exact trace needs {per_direction / 2**30:.1f} GiB for a single direction's "
+                                  f"tangents (T={self.T}, B={self.B}, N={self.N}); use trace_estimate instead")
+            return float(sum(np.sum(self.sqnorms(np.eye(min(block, P - i), P, k=i), block=block))
+                             for i in range(0, P, block)))
         K = np.einsum("sbn,rbn->bsr", self.H[:-1], self.H[:-1])
         if self.params == "Wb":
             K += 1.0
         rows = np.flatnonzero(self._mask)
+        backward = rows.size * 8 <= self.N
+        # trajectories per chunk: the forward stack and its work array hold 2 T N^2 doubles per trajectory
+        # (the backward rows T m N); streamed in chunks that fit the budget, refused below one trajectory
+        per_traj = 8.0 * self.T * self.N * (rows.size if backward else 2 * self.N)
+        chunk = int(min(32, budget // per_traj))
+        if chunk < 1:
+            raise MemoryError(f"the exact trace needs {per_traj / 2**30:.1f} GiB per trajectory (T={self.T}, "
+                              f"N={self.N}), more than the {budget / 2**30:.1f} GiB available to it; "
+                              f"use trace_estimate (Hutch++) instead")
         total = 0.0
-        for start in range(0, self.B, 32):  # bounds the stack's memory at T * 32 * N^2 doubles
-            part = slice(start, start + 32)
+        for start in range(0, self.B, chunk):
+            part = slice(start, start + chunk)
             H, Kp = self.H[:, part], K[part]
-            if rows.size * 8 <= self.N:
+            if backward:
                 total += _trace_rows_backward(self.net.W, H, Kp, rows)
             else:
                 total += _trace_stack_forward(self.net.W, H, Kp, rows)
         return total
+
+    @staticmethod
+    def _work_budget() -> float:
+        """Bytes the exact trace may hold at once: a quarter of the available memory, at most 2 GiB."""
+        return min(2.0 * 2**30, 0.25 * available_memory())
 
     def trace_estimate(self, passes: int = 150, seed: SeedLike = 0) -> TraceEstimate:
         r"""Hutch++ (Meyer, Musco, Musco & Woodruff 2021) for tr(F), F = J^T J, in ``passes`` applications of J or J^T.

@@ -38,9 +38,16 @@ def summarize(rec: TrainingRecord, seconds: float = float("nan")) -> dict:
     }
 
 
-def _seed_task(cfg: TrainConfig, keep_record: bool, summary: Callable[[TrainingRecord, float], dict]):
+def _seed_task(cfg: TrainConfig, keep_record: bool, summary: Callable[[TrainingRecord, float], dict],
+               blas: int | None = None):
+    from .._threads import blas_threads
+
     start = time.perf_counter()
-    rec = train(cfg, progress=False)
+    if blas is None:
+        rec = train(cfg, progress=False)
+    else:  # a Dask worker runs one task per thread: each task gets one BLAS thread, not a pool per task
+        with blas_threads(blas):
+            rec = train(cfg, progress=False)
     row = summary(rec, time.perf_counter() - start)
     return row, (rec if keep_record else None)
 
@@ -117,7 +124,8 @@ def run_seeds(cfg: TrainConfig, seeds: Iterable[int], client: Any = None, *, kee
     else:
         from .._distributed import check_client
 
-        futures = [check_client(client).submit(_seed_task, c, keep_records, summary, retries=retries, pure=False) for c in configs]
+        futures = [check_client(client).submit(_seed_task, c, keep_records, summary, 1, retries=retries, pure=False)
+                   for c in configs]
         results = client.gather(futures)  # all of them, or the first error
     rows = [row for row, _ in results]
     return SeedRuns(rows=rows, records=[rec for _, rec in results] if keep_records else [])
