@@ -118,3 +118,24 @@ def test_stable_student_has_the_requested_spectral_radius():
     assert np.all(net.b == 0)
     with pytest.raises(ValueError, match="radius must lie in"):
         stable_student(8, radius=1.0)
+
+
+def test_batched_newton_equals_newton_from_each_start_and_jacobians_equal_one_state_at_a_time():
+    from numerics.rnn import GRUCell, RNN
+    from numerics.rnn._fixed_points import newton_batch
+
+    rng = np.random.default_rng(11)
+    for net in (RNN(W=2.0 * np.eye(3) + 0.1 * rng.normal(size=(3, 3)), b=0.01 * rng.normal(size=3)),
+                GRUCell.init(4, 2, rng)):
+        starts = rng.uniform(-1, 1, (9, net.N))
+        H, res = newton_batch(net, starts, 60, 1e-12)
+        for s, h, r in zip(starts, H, res):
+            # the reference: Newton written out here, one start, dense Jacobian by central differences
+            g = s.copy()
+            for _ in range(60):
+                F = g - net.map1(g)
+                Jd = np.stack([(net.map1(g + 1e-6 * e) - net.map1(g - 1e-6 * e)) / 2e-6 for e in np.eye(net.N)], 1)
+                g = g - np.linalg.solve(np.eye(net.N) - Jd, F)
+            assert r <= 1e-12 and np.max(np.abs(h - g)) < 1e-9
+        Jb = net.jacobian_h_batch(H)
+        assert np.allclose(Jb, np.stack([net.jacobian_h(h) for h in H]), rtol=1e-13, atol=1e-15)

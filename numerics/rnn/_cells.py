@@ -202,8 +202,13 @@ class AbstractCell(abc.ABC):
 
     def jacobian_h(self, h: np.ndarray, x=None) -> np.ndarray:
         """dF/dh (N, N) at one state."""
-        dh = np.eye(self.N)[:, None, :]
-        return self.jvp_step(h[None], self._x1(x), dh, None)[:, 0, :].T
+        return self.jacobian_h_batch(h[None], x)[0]
+
+    def jacobian_h_batch(self, H: np.ndarray, x=None) -> np.ndarray:
+        """dF/dh (S, N, N) at S states (S, N) at the constant input x: N tangent directions on all of them."""
+        S, N = H.shape
+        dh = np.broadcast_to(np.eye(N)[:, None, :], (N, S, N))
+        return self.jvp_step(H, self._x1(x), dh, None).transpose(1, 2, 0)
 
     def param_jvp1(self, h: np.ndarray, dtheta: np.ndarray, x=None) -> np.ndarray:
         """dF/dtheta . dtheta (N,) at one state, for one flat direction (P,)."""

@@ -46,30 +46,73 @@ class RnnFixedPoint:
 
 
 def _newton(net: AbstractCell, h: np.ndarray, iters: int, tol: float, x=None) -> tuple[np.ndarray, float]:
-    I = np.eye(net.N)
-    polish = 2  # Newton steps after the tolerance is met: quadratic convergence reaches rounding level
-    last = np.inf
+    """Newton on h - F(h, x) = 0 from one start: (h, max-norm residual; inf when it failed)."""
+    H, res = newton_batch(net, np.asarray(h, dtype=np.float64)[None], iters, tol, x)
+    return H[0], float(res[0])
+
+
+def newton_batch(net: AbstractCell, starts: np.ndarray, iters: int = 60, tol: float = 1e-12,
+                 x=None) -> tuple[np.ndarray, np.ndarray]:
+    """Newton on h - F(h, x) = 0 from every row of ``starts`` (S, N) at once: (points (S, N), residuals (S,)).
+
+    All unfinished starts share each step: one batched map, one batched Jacobian and one
+    batched solve (starts in chunks of <= 256 MiB of Jacobians).  A start stops two steps
+    after its residual is below ``tol`` once the last step is < 1e-9 too (at a degenerate
+    root, h - tanh h ~ h^3/3, the residual is below tol far from the root, where Newton
+    converges only linearly); residual inf marks a start that failed (overflow, a singular
+    Jacobian before convergence -- exactly on a bifurcation a converged point stays valid).
+    """
+    starts = np.array(starts, dtype=np.float64)
+    S, N = starts.shape
+    chunk = int(max(1, min(S, 2**28 // (8 * N * N))))
+    if chunk < S:
+        parts = [newton_batch(net, starts[i:i + chunk], iters, tol, x) for i in range(0, S, chunk)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    H = starts
+    res = np.full(S, np.inf)
+    last = np.full(S, np.inf)
+    polish = np.full(S, 2)  # Newton steps after the tolerance is met: quadratic convergence reaches rounding level
+    active = np.ones(S, bool)
+    p, xb = net.params(), net._x1(x)
+    eye = np.eye(N)
     for _ in range(iters):
-        F = h - net.map1(h, x)
-        res = float(np.max(np.abs(F)))
-        # and the last step small: at a degenerate root (a network exactly on a bifurcation, h - tanh h
-        # ~ h^3/3) the residual is below tol far from the root, where Newton converges only linearly
-        if res < tol:
-            if polish <= 0 and last < 1e-9:
-                return h, res
-            polish -= 1
-        Jf = I - net.jacobian_h(h, x)
+        idx = np.flatnonzero(active)
+        if not idx.size:
+            break
+        h = H[idx]
+        F = h - net._update(h, xb, p)
+        r = np.max(np.abs(F), axis=1)
+        conv = r < tol
+        finish = conv & (polish[idx] <= 0) & (last[idx] < 1e-9)
+        res[idx[finish]] = r[finish]
+        active[idx[finish]] = False
+        polish[idx[conv & ~finish]] -= 1
+        go = ~finish
+        idx, h, F, r = idx[go], h[go], F[go], r[go]
+        if not idx.size:
+            continue
+        Jf = eye - net.jacobian_h_batch(h, x)
         try:
-            step = np.linalg.solve(Jf, F)
-            last = float(np.max(np.abs(step)))
-            h = h - step
-        except np.linalg.LinAlgError:
-            # singular exactly at a bifurcation (a multiplier at 1): a converged point stays valid
-            return h, (res if res < tol else np.inf)
-        if not np.all(np.isfinite(h)):
-            return h, np.inf
-    F = h - net.map1(h, x)
-    return h, float(np.max(np.abs(F)))
+            step = np.linalg.solve(Jf, F[..., None])[..., 0]
+        except np.linalg.LinAlgError:  # some Jacobian is exactly singular: those starts stop here
+            step = np.full_like(F, np.nan)
+            for i in range(idx.size):
+                try:
+                    step[i] = np.linalg.solve(Jf[i], F[i])
+                except np.linalg.LinAlgError:
+                    res[idx[i]] = r[i] if r[i] < tol else np.inf
+                    active[idx[i]] = False
+        ok = active[idx]
+        idx, step = idx[ok], step[ok]
+        last[idx] = np.max(np.abs(step), axis=1)
+        H[idx] = H[idx] - step
+        bad = ~np.all(np.isfinite(H[idx]), axis=1)
+        res[idx[bad]] = np.inf
+        active[idx[bad]] = False
+    idx = np.flatnonzero(active)
+    if idx.size:
+        res[idx] = np.max(np.abs(H[idx] - net._update(H[idx], xb, p)), axis=1)
+    return H, res
 
 
 def near(h: np.ndarray, others: list[np.ndarray], tol: float) -> bool:
@@ -111,11 +154,11 @@ def find_fixed_points(net: AbstractCell, seeds: int = 200, rng: SeedLike = 0, ex
     if extra is not None:
         starts += list(np.atleast_2d(extra))
     found: list[RnnFixedPoint] = []
-    for h in starts:
-        h, res = _newton(net, np.array(h, dtype=np.float64), iters, tol, x)
-        if res > tol * 100:
+    points, residuals = newton_batch(net, np.array(starts), iters, tol, x)
+    for h, res in zip(points, residuals):
+        if not res <= tol * 100:
             continue
         if near(h, [fp.h for fp in found], dedup):
             continue
-        found.append(RnnFixedPoint(h=h, multipliers=multipliers(net, h, x), residual=res))
+        found.append(RnnFixedPoint(h=h, multipliers=multipliers(net, h, x), residual=float(res)))
     return sorted(found, key=lambda fp: (round(fp.readout[0], 6), round(fp.readout[1], 6)))

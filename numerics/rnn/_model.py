@@ -122,6 +122,10 @@ class RNN(AbstractCell):
         d = 1.0 - np.tanh(self.W @ h + self.b) ** 2
         return d[:, None] * self.W
 
+    def jacobian_h_batch(self, H, x=None):
+        d = 1.0 - np.tanh(H @ self.W.T + self.b) ** 2
+        return d[:, :, None] * self.W
+
     def param_jvp1(self, h, dtheta, x=None):
         N = self.N
         d = 1.0 - np.tanh(self.W @ h + self.b) ** 2
