@@ -141,3 +141,50 @@ class JaxPeer:
         vals, vecs = eigsh(op, k=k, which="LA", tol=tol, v0=np.ones(self.P) / np.sqrt(self.P))
         order = np.argsort(vals)[::-1]
         return vals[order], vecs[:, order]
+
+
+def fixed_point_starts(cell, seeds: int = 200, seed: int = 0) -> np.ndarray:
+    """The starts ``numerics.rnn.find_fixed_points`` uses: origin, uniform draws, and those draws run 200 steps."""
+    rng = np.random.default_rng(seed)
+    random = rng.uniform(-1, 1, size=(seeds, cell.N))
+    run = random.copy()
+    for _ in range(200):
+        run = cell._update(run, cell._x1(None), cell.params())
+    return np.concatenate([np.zeros((1, cell.N)), random, run])
+
+
+class JaxFixedPoints:
+    """Newton from every start at once in JAX (vmap of a jitted 60-step Newton with ``jacfwd``)."""
+
+    def __init__(self, cell) -> None:
+        _check()
+        from numerics.rnn import GRUCell, LeakyCell
+
+        kind = "gru" if isinstance(cell, GRUCell) else "leaky" if isinstance(cell, LeakyCell) else "tanh"
+        F = _update(kind, cell.N, getattr(cell, "alpha", 1.0))
+        p = {k: jnp.asarray(v) for k, v in cell.params().items()}
+        G = lambda h: h - F(h, None, p)  # noqa: E731
+
+        def newton(h):
+            # until the residual is below 1e-13 or 60 steps (vmap runs the batch until every lane is done)
+            def cond(state):
+                i, h = state
+                return (i < 60) & (jnp.max(jnp.abs(G(h))) > 1e-13)
+
+            def body(state):
+                i, h = state
+                return i + 1, h - jnp.linalg.solve(jax.jacfwd(G)(h), G(h))
+
+            _, h = lax.while_loop(cond, body, (0, h))
+            return h, jnp.max(jnp.abs(G(h)))
+
+        self.solve = jax.jit(jax.vmap(newton))
+
+    def __call__(self, starts: np.ndarray, tol: float = 1e-12, dedup: float = 1e-6) -> list[np.ndarray]:
+        H, res = self.solve(jnp.asarray(starts))
+        H, res = np.asarray(H), np.asarray(res)
+        found: list[np.ndarray] = []
+        for h, r in zip(H, res):
+            if r <= 100 * tol and not any(np.max(np.abs(h - o)) < dedup for o in found):
+                found.append(h)
+        return found

@@ -69,7 +69,7 @@ def test_warm_start_from_the_eigenvectors_stops_after_one_block():
     apply, V = _known_operator(values, seed=3)
     cold = block_top_eigenpairs(apply, 200, 3)
     warm = block_top_eigenpairs(apply, 200, 3, start=V[:, :3] + 1e-7 * np.random.default_rng(0).normal(size=(200, 3)))
-    assert warm.products == 3 < cold.products
+    assert warm.products == 4 < cold.products  # the first block (k + 1 directions) is enough
     assert _rel(warm.values, values[:3]) < 1e-10
 
 
