@@ -1,68 +1,120 @@
-"""The cell protocol's cost, side by side in one process (issue 18).
+"""Every cell's operators beside JAX, side by side in one process (issue 18).
 
-    .venv/bin/python benchmarks/bench_cells.py
+    .venv/bin/pip install -e ".[bench]"
+    .venv/bin/python benchmarks/bench_cells.py            # add --no-jax to time nfsntk alone
 
-At N = 64, T = 25: the BPTT gradient (B = 256) and the sNTK operators (B = 32) of
-
-* the paper's ``RNN`` (fused kernels, the code that produced every record), and
-* ``TanhCell`` without inputs -- the same network through the generic protocol path
-  (jets for JVPs, the per-step adjoint for VJPs), i.e. what any new cell gets for free,
-* ``GRUCell`` (3x the recurrent parameters) through the same generic path.
-
-Best of 5 after a warm-up; ratios are against the paper's fused path.
+At N = 64, T = 25 (B = 32 for the operators, B = 256 for the gradient), for the paper's
+``RNN`` (fused kernels) and, through the generic cell protocol, ``TanhCell``, ``LeakyCell``
+(alpha = 0.2) and ``GRUCell`` -- the last three with 3 inputs (a flip-flop-like input
+sequence), so every term of their updates is exercised.  Operators: the BPTT gradient of the
+readout MSE, 16 JVPs, 16 VJPs, the exact trace, Hutch++ with 150 passes and the top-5
+eigenpairs.  The JAX peer (``benchmarks/_jax_peer.py``) implements the same cells and
+operators.  Best of ``--repeat`` after a warm-up, the two sides alternating with a pause of
+``--settle`` seconds before each call (XLA's and OpenBLAS's threads spin after their work).
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from numerics.rnn import RNN, GRUCell, SntkOperator, TanhCell, embed, forward, gradient
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from numerics.rnn import RNN, GRUCell, LeakyCell, SntkOperator, TanhCell, embed, forward, gradient  # noqa: E402
+
+N, T, B, B_GRAD, N_IN = 64, 25, 32, 256, 3
 
 
-def _best(call, repeat: int = 5) -> float:
-    call()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def _cells(rng):
+    xav = RNN.xavier(N, rng)
+    w_in = rng.normal(size=(N, N_IN)) / np.sqrt(N_IN)
+    return {
+        "RNN (paper, fused)": xav,
+        "TanhCell + inputs": TanhCell(xav.W, xav.b, w_in),
+        "LeakyCell + inputs": LeakyCell(1.5 * xav.W, xav.b, w_in, alpha=0.2),
+        "GRUCell + inputs": GRUCell.init(N, N_IN, rng),
+    }
 
 
-def main() -> None:
-    N, T = 64, 25
+def _cases(name, cell, rng, jax: bool):
+    paper = isinstance(cell, RNN)
+    x0 = rng.uniform(-1, 1, (B_GRAD, 2))
+    h_big = embed(x0, N) if paper else 0.5 * rng.uniform(-1, 1, (B_GRAD, N))
+    X_big = None if paper else rng.choice([-1.0, 0.0, 1.0], p=[0.1, 0.8, 0.1], size=(T, B_GRAD, N_IN))
+    target = rng.normal(size=(T, B_GRAD, 2))
+    op = SntkOperator(cell, x0[:B], T) if paper else SntkOperator(cell, h0=h_big[:B], X=X_big[:, :B])
+    U = rng.normal(size=(16, op.n_params))
+    V = rng.normal(size=(16, T, B, N))
+
+    if paper:
+        grad = lambda: gradient(cell, forward(cell, x0, T), target)  # noqa: E731
+    else:
+        def grad():
+            H = cell.forward(h_big, X_big)
+            cot = np.zeros((1,) + H[1:].shape)
+            cot[0, :, :, :2] = 2.0 * (H[1:, :, :2] - target) / target.size
+            return cell.vjp(H, X_big, cot)
+
+    ours = {"BPTT gradient (B=256)": grad, "16 JVPs": lambda: op.J(U), "16 VJPs": lambda: op.JT(V),
+            "exact trace": op.trace, "Hutch++ 150": lambda: op.trace_estimate(150, seed=0),
+            "top-5": lambda: op.top_eigenpairs(5)}
+    theirs = {}
+    if jax:
+        from _jax_peer import JaxPeer
+
+        import jax.numpy as jnp
+
+        peer = JaxPeer(cell, h_big[:B], T, None if paper else X_big[:, :B])
+        peer_grad = JaxPeer(cell, h_big, T, None if paper else X_big)
+        theirs = {"BPTT gradient (B=256)": lambda: peer_grad.gradient(target),
+                  "16 JVPs": lambda: np.asarray(peer.J(jnp.asarray(U))),
+                  "16 VJPs": lambda: np.asarray(peer.JT(jnp.asarray(V))),
+                  "exact trace": peer.trace, "Hutch++ 150": lambda: peer.trace_estimate(150, seed=0),
+                  "top-5": lambda: peer.top_eigenpairs(5)}
+    return ours, theirs
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--settle", type=float, default=0.2)
+    ap.add_argument("--no-jax", action="store_true")
+    args = ap.parse_args(argv)
+    jax = not args.no_jax
+    if jax:
+        import _jax_peer
+
+        _jax_peer._check()
     rng = np.random.default_rng(0)
-    net = RNN.xavier(N, rng)
-    twin = TanhCell(net.W, net.b)
-    gru = GRUCell.init(N, 0, rng)  # autonomous, like the paper network
-    x_big = rng.uniform(-1, 1, (256, 2))
-    target = rng.normal(size=(T + 1, 256, 2))
-    h_big = embed(x_big, N)
-    V = np.zeros((T, 256, N))
-    V[:, :, :2] = target[1:]
-
-    rows = []
-    paper = _best(lambda: gradient(net, forward(net, x_big, T), target))
-    generic = _best(lambda: twin.vjp(twin.forward(h_big, T=T), None, V[None]))
-    g = _best(lambda: gru.vjp(gru.forward(h_big, T=T), None, V[None]))
-    rows.append(("BPTT gradient, B = 256", paper, generic, g))
-
-    x0 = x_big[:32]
-    h0 = h_big[:32]
-    ops = (SntkOperator(net, x0, T), SntkOperator(twin, h0=h0, T=T), SntkOperator(gru, h0=h0, T=T))
-    u = [rng.normal(size=(16, op.n_params)) for op in ops]
-    rows.append(("16 JVPs (J u), B = 32",) + tuple(_best(lambda op=op, uu=uu: op.J(uu)) for op, uu in zip(ops, u)))
-    v = rng.normal(size=(16, T, 32, N))
-    rows.append(("16 VJPs (J^T v), B = 32",) + tuple(_best(lambda op=op: op.JT(v)) for op in ops))
-    rows.append(("Hutch++ 150, B = 32",) + tuple(_best(lambda op=op: op.trace_estimate(150, seed=0), 3) for op in ops))
-    rows.append(("Lanczos top-5, B = 32",) + tuple(_best(lambda op=op: op.top_eigenpairs(5), 2) for op in ops))
-
-    print(f"N = {N}, T = {T}; best of 5 (3, 2 for the last two rows)")
-    print(f"{'operation':28s} {'RNN (fused)':>12s} {'TanhCell':>12s} {'ratio':>6s} {'GRUCell':>12s} {'ratio':>6s}")
-    for name, a, b, c in rows:
-        print(f"{name:28s} {a * 1e3:10.2f}ms {b * 1e3:10.2f}ms {b / a:6.2f} {c * 1e3:10.2f}ms {c / a:6.2f}")
+    print(f"N = {N}, T = {T}, B = {B} (gradient: B = {B_GRAD}), {N_IN} inputs for the protocol cells; "
+          f"best of {args.repeat}, alternating, {args.settle} s pause before each call")
+    print(f"{'cell':20s} {'operation':22s} {'nfsntk':>10s} {'JAX':>10s} {'JAX/nfsntk':>10s}")
+    for name, cell in _cells(rng).items():
+        ours, theirs = _cases(name, cell, rng, jax)
+        for op_name, call in ours.items():
+            call()
+            other = theirs.get(op_name)
+            if other is not None:
+                other()
+            a, b = [], []
+            for _ in range(args.repeat):
+                time.sleep(args.settle)
+                start = time.perf_counter()
+                call()
+                a.append(time.perf_counter() - start)
+                if other is not None:
+                    time.sleep(args.settle)
+                    start = time.perf_counter()
+                    other()
+                    b.append(time.perf_counter() - start)
+            ta = min(a)
+            tb = min(b) if b else None
+            print(f"{name:20s} {op_name:22s} {ta * 1e3:8.2f}ms "
+                  + (f"{tb * 1e3:8.2f}ms {tb / ta:9.2f}x" if tb else f"{'-':>10s}"), flush=True)
 
 
 if __name__ == "__main__":
