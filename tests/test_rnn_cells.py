@@ -341,3 +341,19 @@ def test_hand_written_jvp_steps_equal_the_jets(name, which):
     jets = AbstractCell.jvp_step(cell, h0, x, dh, dp)
     assert hand.shape == (m, B, N)
     assert np.allclose(hand, jets, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["tanh+input", "leaky", "gru"])
+def test_sequence_jvp_kernels_equal_the_protocols_step_by_step_jvp(name, monkeypatch):
+    """The cells' whole-sequence tangent kernels against the protocol's generic loop over jet steps,
+    also when the directions are split into memory-bounded chunks."""
+    from numerics.rnn import AbstractCell
+    import numerics.rnn._cells as cells
+
+    rng, cell, h0, X = _setup(name, seed=5)
+    H = cell.forward(h0, X, T=T)
+    U = rng.normal(size=(5, cell.n_params))
+    generic = AbstractCell.jvp(cell, H, X, U)
+    assert np.allclose(cell.jvp(H, X, U), generic, rtol=1e-12, atol=1e-13)
+    monkeypatch.setattr(cells, "_direction_chunks", lambda c, H_, d, w: [d[i:i + 2] for i in range(0, len(d), 2)])
+    assert np.allclose(cell.jvp(H, X, U), generic, rtol=1e-12, atol=1e-13)

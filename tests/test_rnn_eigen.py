@@ -158,14 +158,52 @@ def test_exact_trace_streams_trajectories_when_memory_is_short(monkeypatch, neur
         op.trace()
 
 
+class _OpaqueGRU(GRUCell):
+    """A cell that does not describe its parameter structure: the trace falls back to unit directions."""
+
+    def _trace_parts(self, H, X, groups):
+        return None
+
+    def _from_groups(self, groups, check):
+        return _OpaqueGRU(groups["weight_ih"], groups["weight_hh"], groups["bias_ih"], groups["bias_hh"], check)
+
+
 def test_cell_exact_trace_streams_directions_when_memory_is_short(monkeypatch):
     rng = np.random.default_rng(10)
-    cell = GRUCell.init(3, 1, rng)
+    g = GRUCell.init(3, 1, rng)
+    cell = _OpaqueGRU(g.weight_ih, g.weight_hh, g.bias_ih, g.bias_hh)
     op = SntkOperator(cell, h0=rng.normal(size=(2, 3)), X=rng.normal(size=(4, 2, 1)))
     reference = float(np.trace(op.dense_fisher()))
+    assert op.trace() == pytest.approx(reference, rel=1e-12)
     per_direction = 8.0 * 4 * 2 * 3
     monkeypatch.setattr(SntkOperator, "_work_budget", staticmethod(lambda: 5 * per_direction))
     assert op.trace() == pytest.approx(reference, rel=1e-12)
     monkeypatch.setattr(SntkOperator, "_work_budget", staticmethod(lambda: 0.5 * per_direction))
     with pytest.raises(MemoryError, match="single direction"):
         op.trace()
+
+
+@pytest.mark.parametrize("kind", ["paper", "tanh+input", "leaky", "gru", "gru autonomous"])
+@pytest.mark.parametrize("scope", ["all", "one group", "weights only"])
+@pytest.mark.parametrize("neurons", ["all", [0, 2]])
+def test_exact_trace_of_every_cell_and_scope_equals_the_dense_fisher(kind, scope, neurons):
+    from numerics.rnn import LeakyCell, TanhCell
+
+    rng = np.random.default_rng(12)
+    N, B, T, n_in = 5, 3, 6, 2
+    X = rng.normal(size=(T, B, n_in))
+    h0 = 0.5 * rng.normal(size=(B, N))
+    cell = {"paper": RNN.xavier(N, rng),
+            "tanh+input": TanhCell(rng.normal(size=(N, N)) / 2, rng.normal(size=N) / 3, rng.normal(size=(N, n_in))),
+            "leaky": LeakyCell(rng.normal(size=(N, N)), rng.normal(size=N) / 3, rng.normal(size=(N, n_in)), alpha=0.3),
+            "gru": GRUCell.init(N, n_in, rng), "gru autonomous": GRUCell.init(N, 0, rng)}[kind]
+    groups = list(cell.layout())
+    params = {"all": None, "one group": [groups[-1]],
+              "weights only": [g for g in groups if "b" != g[0]]}[scope]
+    if kind == "paper":
+        params = {"all": "Wb", "one group": "W", "weights only": "W"}[scope]
+        op = SntkOperator(cell, rng.uniform(-1, 1, (B, 2)), T, neurons=neurons, params=params)
+    else:
+        op = SntkOperator(cell, h0=h0, X=None if cell.n_in == 0 else X, T=T, neurons=neurons,
+                          **({} if params is None else {"params": params}))
+    assert op.trace() == pytest.approx(float(np.trace(op.dense_fisher())), rel=1e-11)

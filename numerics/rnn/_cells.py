@@ -70,6 +70,22 @@ class AbstractCell(abc.ABC):
         """Fixed settings that are not parameters (not trained, not on a chord): {} unless a cell has some."""
         return {}
 
+    def _trace_parts(self, H: np.ndarray, X: np.ndarray | None, groups) -> list | None:
+        r"""The exact trace's structure, or None (then the trace sums ||J e_p||^2 over unit directions).
+
+        A cell whose parameters enter through pre-activations c = M u + beta (a weight M applied to
+        an input u of the step -- h_{t-1} or x_t -- and a bias beta), each pre-activation feeding
+        only its own neuron j, has dh_s/dM_{jk} = e_j g_s[j] u_{s,k}: the trace over the groups in
+        scope is then, with P_{t,s} = dh_t/dh_s,
+
+        .. math:: \mathrm{tr} = \sum_{(g, K)} \sum_t \sum_{s, s' \le t} K_{ss'}
+                  \langle P_{t,s} \mathrm{diag}(g_s), P_{t,s'} \mathrm{diag}(g_{s'}) \rangle_F ,
+
+        K_{ss'} = u_s . u_{s'} (weight in scope) + 1 (bias in scope).  Returns the pairs
+        (g (T, B, N), K (B, T, T)); P is carried forward by :meth:`jvp_step`.
+        """
+        return None
+
     @abc.abstractmethod
     def _update(self, h, x, p):
         """F(h, x; p) for a batch h (B, N), x (B, n_in) or None; any argument may be a Jet."""
@@ -158,9 +174,7 @@ class AbstractCell(abc.ABC):
 
     def jvp(self, H: np.ndarray, X: np.ndarray | None, dtheta: np.ndarray) -> np.ndarray:
         """J dtheta: the state perturbations dh_1..dh_T, (m, T, B, N), for m flat directions (m, P)."""
-        dtheta = np.atleast_2d(real_array(dtheta, "dtheta"))
-        if dtheta.shape[-1] != self.n_params:
-            raise ValueError(f"parameter directions must have length {self.n_params}, got {dtheta.shape[-1]}")
+        dtheta = self._check_directions(dtheta)
         dp = self._tangent_groups(dtheta)
         T = H.shape[0] - 1
         out = np.empty((dtheta.shape[0], T) + H.shape[1:])
@@ -169,6 +183,12 @@ class AbstractCell(abc.ABC):
             dh = self.jvp_step(H[t - 1], None if X is None else X[t - 1], dh, dp)
             out[:, t - 1] = dh
         return out
+
+    def _check_directions(self, dtheta) -> np.ndarray:
+        dtheta = np.atleast_2d(real_array(dtheta, "dtheta"))
+        if dtheta.ndim != 2 or dtheta.shape[-1] != self.n_params:
+            raise ValueError(f"parameter directions must have shape (m, {self.n_params}), got {dtheta.shape}")
+        return dtheta
 
     def vjp(self, H: np.ndarray, X: np.ndarray | None, V: np.ndarray) -> np.ndarray:
         """J^T V: cotangents V (m, T, B, N) on h_1..h_T -> flat parameter gradients (m, P), batch summed."""
@@ -339,6 +359,87 @@ class TanhCell(ParamCell):
         da = _linear_tangent(dh, dp, h, x, "W", "W_in", ("b",), self._p, _directions(dh, dp))
         return (1.0 - np.tanh(_affine(h, x, self._p["W"], self._p["b"], self._p.get("W_in"))) ** 2) * da
 
+    def jvp(self, H, X, dtheta):
+        return _affine_sequence_jvp(self, H, X, dtheta, leak=0.0)
+
+    def _trace_parts(self, H, X, groups):
+        K = _affine_kernel(H, X, groups)
+        return [] if K is None else [(1.0 - H[1:] ** 2, K)]
+
+
+def _drive(V: np.ndarray, dM: np.ndarray) -> np.ndarray:
+    """V (T, B, n) times each of m matrices dM (m, r, n) transposed, for every step at once: (T, B, m, r)."""
+    T, B, n = V.shape
+    m, r, _ = dM.shape
+    return (V.reshape(T * B, n) @ dM.reshape(m * r, n).T).reshape(T, B, m, r)
+
+
+def _direction_chunks(cell, H, dtheta, width: int):
+    """Blocks of directions whose (T, B, m, width) work arrays stay below 256 MiB."""
+    per = 8.0 * (H.shape[0] - 1) * H.shape[1] * width
+    size = int(max(1, min(dtheta.shape[0], 2**28 // per)))
+    return [dtheta[i:i + size] for i in range(0, dtheta.shape[0], size)]
+
+
+def _affine_sequence_jvp(cell, H, X, dtheta, leak: float) -> np.ndarray:
+    """J dtheta for h_t = leak h_{t-1} + (1 - leak) tanh(a_t), a_t = W h_{t-1} + W_in x_t + b (leak 0: TanhCell).
+
+    The tangent obeys dh_t = leak dh_{t-1} + E_t (W dh_{t-1} + dW h_{t-1} + dW_in x_t + db),
+    E_t = (1 - leak)(1 - tanh^2 a_t): the parameter drive of every step is one product before
+    the loop and the recurrence one (B m, N) x (N, N) product per step, in the layout (T, B, m, N).
+    """
+    dtheta = cell._check_directions(dtheta)
+    parts = _direction_chunks(cell, H, dtheta, cell.N)
+    if len(parts) > 1:
+        return np.concatenate([_affine_sequence_jvp(cell, H, X, d, leak) for d in parts])
+    p = cell.params()
+    T, B, N = H.shape[0] - 1, H.shape[1], H.shape[2]
+    m = dtheta.shape[0]
+    g = cell.split(dtheta)
+    out = _drive(H[:-1], g["W"])
+    if X is not None and "W_in" in g:
+        out += _drive(X, g["W_in"])
+    out += g["b"][None, None]
+    if leak:
+        A = (H[:-1].reshape(T * B, N) @ p["W"].T).reshape(T, B, N) + p["b"]
+        if X is not None and "W_in" in p:
+            A += X @ p["W_in"].T
+        E = (1.0 - leak) * (1.0 - np.tanh(A) ** 2)
+    else:
+        E = 1.0 - H[1:] ** 2
+    WT = p["W"].T
+    out[0] *= E[0][:, None, :]
+    for t in range(1, T):
+        rec = (out[t - 1].reshape(B * m, N) @ WT).reshape(B, m, N)
+        out[t] += rec
+        out[t] *= E[t][:, None, :]
+        if leak:
+            out[t] += leak * out[t - 1]
+    return np.ascontiguousarray(out.transpose(2, 0, 1, 3))
+
+
+def _gram(U: np.ndarray) -> np.ndarray:
+    """u_s . u_s' per trajectory: U (T, B, d) -> (B, T, T)."""
+    return np.einsum("sbn,rbn->bsr", U, U)
+
+
+def _input_kernel(terms, bias: bool, B: int, T: int) -> np.ndarray | None:
+    """K_{ss'} = sum of u_s . u_s' over the step inputs u (T, B, d) of the weights in scope, + 1 for a bias
+    in scope; None when nothing of this pre-activation is in scope."""
+    terms = [U for U in terms if U is not None]
+    if not terms and not bias:
+        return None
+    K = np.full((B, T, T), 1.0 if bias else 0.0)
+    for U in terms:
+        K += _gram(U)
+    return K
+
+
+def _affine_kernel(H, X, groups) -> np.ndarray | None:
+    """K of a = W h_{s-1} + W_in x_s + b (TanhCell, LeakyCell, the paper's RNN)."""
+    return _input_kernel([H[:-1] if "W" in groups else None,
+                          X if X is not None and "W_in" in groups else None], "b" in groups, H.shape[1], H.shape[0] - 1)
+
 
 def _affine_vjp(delta, h, x, p, lam_prev):
     """Cotangents through a = W h + W_in x + b given dL/da = delta (m, B, N)."""
@@ -385,6 +486,18 @@ class LeakyCell(TanhCell):
         th = np.tanh(_affine(h, x, self._p["W"], self._p["b"], self._p.get("W_in")))
         out = self.alpha * (1.0 - th**2) * da
         return out + (1.0 - self.alpha) * dh if np.ndim(dh) == 3 else out
+
+    def jvp(self, H, X, dtheta):
+        return _affine_sequence_jvp(self, H, X, dtheta, leak=1.0 - self.alpha)
+
+    def _trace_parts(self, H, X, groups):
+        K = _affine_kernel(H, X, groups)
+        if K is None:
+            return []
+        A = H[:-1] @ self._p["W"].T + self._p["b"]
+        if X is not None and "W_in" in self._p:
+            A = A + X @ self._p["W_in"].T
+        return [(self.alpha * (1.0 - np.tanh(A) ** 2), K)]
 
     def __repr__(self) -> str:
         return f"LeakyCell(N={self.N}, n_in={self.n_in}, alpha={self.alpha:g}, {self.n_params} parameters)"
@@ -479,3 +592,63 @@ class GRUCell(ParamCell):
         dn = (1.0 - n**2) * (dgi[..., 2 * N:] + dr * gh[..., 2 * N:] + r * dgh[..., 2 * N:])
         out = (1.0 - z) * dn + (h - n) * dz
         return out + z * dh if np.ndim(dh) == 3 else out
+
+    def _trace_parts(self, H, X, groups):
+        # h' depends on neuron j's pre-activations only (gates act elementwise): per gate, the
+        # sensitivity of h'_j to its pre-activation; r and z take gh and gi alike, n takes r gh_n + gi_n
+        N = self._N
+        xin = X if X is not None and self._nin else None
+        r, z, n, gh = self._gates(H[:-1], xin, self._p)
+        base = (1.0 - z) * (1.0 - n**2)
+        B, T = H.shape[1], H.shape[0] - 1
+        Kh = _input_kernel([H[:-1] if "weight_hh" in groups else None], "bias_hh" in groups, B, T)
+        Ki = _input_kernel([xin if xin is not None and "weight_ih" in groups else None], "bias_ih" in groups, B, T)
+        parts = []
+        if Kh is not None or Ki is not None:
+            both = (0.0 if Kh is None else Kh) + (0.0 if Ki is None else Ki)
+            parts += [(base * gh[..., 2 * N:] * r * (1.0 - r), both), ((H[:-1] - n) * z * (1.0 - z), both)]
+        if Kh is not None:
+            parts.append((base * r, Kh))
+        if Ki is not None:
+            parts.append((base, Ki))
+        return parts
+
+    def jvp(self, H, X, dtheta):
+        # the step tangent above for all steps: gates and parameter drives of every step computed
+        # before the loop, the recurrence one (B m, N) x (N, 3N) product per step, layout (T, B, m, .)
+        dtheta = self._check_directions(dtheta)
+        parts = _direction_chunks(self, H, dtheta, 3 * self._N)
+        if len(parts) > 1:
+            return np.concatenate([self.jvp(H, X, d) for d in parts])
+        N, p = self._N, self._p
+        T, B = H.shape[0] - 1, H.shape[1]
+        m = dtheta.shape[0]
+        g = self.split(dtheta)
+        xin = X if X is not None and self._nin else None
+        r, z, n, gh = self._gates(H[:-1], xin, p)
+        # per-step coefficients of the tangent, for all steps at once (T, B, 1, N)
+        a_r, a_z, a_n = [c[:, :, None] for c in (r * (1.0 - r), z * (1.0 - z), 1.0 - n**2)]
+        c_n = a_n * gh[:, :, None, 2 * N:]
+        ar_n = a_n * r[:, :, None]
+        k, zz, omz = (H[:-1] - n)[:, :, None], z[:, :, None], (1.0 - z)[:, :, None]
+        # the weight drives of every step as two products; biases and sums per step, where they stay in cache
+        drive_h = _drive(H[:-1], g["weight_hh"])
+        drive_i = _drive(xin, g["weight_ih"]) if xin is not None else None
+        out = np.empty((T, B, m, N))
+        WT = p["weight_hh"].T
+        for t in range(T):
+            sh = drive_h[t] + g["bias_hh"]
+            if t:
+                sh += (out[t - 1].reshape(B * m, N) @ WT).reshape(B, m, 3 * N)
+            si = g["bias_ih"] + drive_i[t] if drive_i is not None else g["bias_ih"]
+            dr = a_r[t] * (si[..., :N] + sh[..., :N])
+            dz = a_z[t] * (si[..., N:2 * N] + sh[..., N:2 * N])
+            dh = out[t]
+            np.multiply(a_n[t], si[..., 2 * N:], out=dh)
+            dh += c_n[t] * dr
+            dh += ar_n[t] * sh[..., 2 * N:]
+            dh *= omz[t]
+            dh += k[t] * dz
+            if t:
+                dh += zz[t] * out[t - 1]
+        return np.ascontiguousarray(out.transpose(2, 0, 1, 3))

@@ -101,6 +101,18 @@ class RNN(AbstractCell):
         grads = {"W": np.einsum("mbi,bj->mij", delta, h), "b": delta.sum(axis=1)}
         return (delta.reshape(m * B, N) @ self.W).reshape(m, B, N), grads
 
+    def jvp_step(self, h, x, dh, dp):
+        from ._cells import _directions, _linear_tangent
+
+        da = _linear_tangent(dh, dp, h, None, "W", None, ("b",), self.params(), _directions(dh, dp))
+        return (1.0 - np.tanh(h @ self.W.T + self.b) ** 2) * da
+
+    def _trace_parts(self, H, X, groups):
+        from ._cells import _affine_kernel
+
+        K = _affine_kernel(H, None, groups)
+        return [] if K is None else [(1.0 - H[1:] ** 2, K)]
+
     def jvp(self, H, X, dtheta):
         from ._derivatives import jvp
 

@@ -217,43 +217,38 @@ class SntkOperator:
     def trace(self) -> float:
         r"""Exact tr(sNTK) = tr(F) = ||J||_F^2, without forming J.
 
-        With A_{t,s} = dh_t / da_s = D_t W D_{t-1} ... W D_s (N x N) and the
-        input Gram K_{ss'} = h_{s-1} . h_{s'-1} (+ 1 when b is a parameter),
-        dh_t/dW_{jk} = sum_s A_{t,s}[:, j] h_{s-1,k}, so per trajectory
+        Every cell here has its parameters enter through pre-activations (weight times a step
+        input, plus a bias), each feeding one neuron (``AbstractCell._trace_parts``).  With
+        P_{t,s} = dh_t/dh_s, g_s the sensitivity of h_s to its pre-activation and the input Gram
+        K_{ss'} = u_s . u_{s'} (+ 1 for a bias),
 
-        .. math:: \mathrm{tr} = \sum_t \sum_{s, s' \le t} K_{ss'}
-                  \langle P A_{t,s}, P A_{t,s'} \rangle_F ,
+        .. math:: \mathrm{tr} = \sum_{(g, K)} \sum_t \sum_{s, s' \le t} K_{ss'}
+                  \langle R P_{t,s} \mathrm{diag}(g_s), R P_{t,s'} \mathrm{diag}(g_{s'}) \rangle_F ,
 
-        P the neuron scope.  All neurons: the stack {A_{t,s}}_s is carried
-        forward in t (A_{t,s} = D_t W A_{t-1,s}), T^2 N^3 / 2 flops per
-        trajectory; readout only: the two rows are carried backward in s,
-        T^2 m N^2 / 2.  Either is ~10-40x cheaper than P = N^2 + N JVPs.
-
-        Any other cell: ||J e_i||^2 summed over the P unit directions (P JVPs, in blocks).
+        R the neuron scope.  The stack {P_{t,s}}_s is carried forward in t (N tangent directions
+        per earlier step, one ``jvp_step`` each t): T^2 N^3 / 2 flops per trajectory and part (one
+        part for the tanh and leaky cells and the paper's network, four for the GRU), 10-40x
+        cheaper than the P = O(N^2) JVPs of sum_p ||J e_p||^2.  The paper's network with the two
+        readout neurons carries those rows backward instead, T^2 m N^2 / 2.  A cell without
+        ``_trace_parts`` gets the sum over unit directions.
 
         Streamed: trajectories (directions) are taken in chunks whose work arrays fit
         min(2 GiB, a quarter of the available memory); a MemoryError gives the estimate when
         even one does not fit (use :meth:`trace_estimate` then).
         """
         budget = self._work_budget()
-        if not self._paper:
-            P = self.n_params
-            # unit directions in blocks whose tangents (block x T x B x N doubles) fit the budget
-            per_direction = 8.0 * self.T * self.B * self.N
-            block = int(min(64, budget // per_direction))
-            if block < 1:
-                raise MemoryError(f"the exact trace needs {per_direction / 2**30:.1f} GiB for a single direction's "
-                                  f"tangents (T={self.T}, B={self.B}, N={self.N}); use trace_estimate instead")
-            return float(sum(np.sum(self.sqnorms(np.eye(min(block, P - i), P, k=i), block=block))
-                             for i in range(0, P, block)))
-        K = np.einsum("sbn,rbn->bsr", self.H[:-1], self.H[:-1])
-        if self.params == "Wb":
-            K += 1.0
         rows = np.flatnonzero(self._mask)
-        backward = rows.size * 8 <= self.N
-        # trajectories per chunk: the forward stack and its work array hold 2 T N^2 doubles per trajectory
-        # (the backward rows T m N); streamed in chunks that fit the budget, refused below one trajectory
-        per_traj = 8.0 * self.T * self.N * (rows.size if backward else 2 * self.N)
+        if self._paper:
+            groups = {"W", "b"} if self.params == "Wb" else {"W"}
+        else:
+            groups = {name for name, sl in self.net.slices().items()
+                      if np.isin(np.arange(self.net.n_params)[sl], self._index).all()}
+        parts = self.net._trace_parts(self.H, self.X, groups)
+        if parts is None:
+            return self._trace_by_directions(budget)
+        backward = self._paper and rows.size * 8 <= self.N
+        # per trajectory: the stack P (T N N doubles) and one part's scaled copy (T N m), or the rows (T m N)
+        per_traj = 8.0 * self.T * self.N * (rows.size if backward else self.N + 2 * rows.size)
         chunk = int(min(32, budget // per_traj))
         if chunk < 1:
             raise MemoryError(f"the exact trace needs {per_traj / 2**30:.1f} GiB per trajectory (T={self.T}, "
@@ -262,12 +257,24 @@ class SntkOperator:
         total = 0.0
         for start in range(0, self.B, chunk):
             part = slice(start, start + chunk)
-            H, Kp = self.H[:, part], K[part]
+            H = self.H[:, part]
             if backward:
-                total += _trace_rows_backward(self.net.W, H, Kp, rows)
+                total += _trace_rows_backward(self.net.W, H, parts[0][1][part], rows)
             else:
-                total += _trace_stack_forward(self.net.W, H, Kp, rows)
+                X = None if self.X is None else self.X[:, part]
+                total += _trace_stack(self.net, H, X, [(g[:, part], K[part]) for g, K in parts], rows)
         return total
+
+    def _trace_by_directions(self, budget: float) -> float:
+        """sum_p ||J e_p||^2 over the unit directions, in blocks whose tangents fit the budget."""
+        P = self.n_params
+        per_direction = 8.0 * self.T * self.B * self.N
+        block = int(min(64, budget // per_direction))
+        if block < 1:
+            raise MemoryError(f"the exact trace needs {per_direction / 2**30:.1f} GiB for a single direction's "
+                              f"tangents (T={self.T}, B={self.B}, N={self.N}); use trace_estimate instead")
+        return float(sum(np.sum(self.sqnorms(np.eye(min(block, P - i), P, k=i), block=block))
+                         for i in range(0, P, block)))
 
     @staticmethod
     def _work_budget() -> float:
@@ -348,21 +355,26 @@ class SntkOperator:
         return Jd @ Jd.T
 
 
-def _trace_stack_forward(W: np.ndarray, H: np.ndarray, K: np.ndarray, rows: np.ndarray) -> float:
+def _trace_stack(cell, H: np.ndarray, X: np.ndarray | None, parts: list, rows: np.ndarray) -> float:
+    """sum over the parts (g, K) of sum_t sum_{s,s'<=t} K_{ss'} <P_{t,s} diag(g_s), P_{t,s'} diag(g_s')>_F
+    restricted to the neuron rows (``AbstractCell._trace_parts``), P_{t,s} = dh_t/dh_s carried forward."""
     T, B, N = H.shape[0] - 1, H.shape[1], H.shape[2]
-    A = np.zeros((T, N, B, N))  # A[s-1, i, b, j] = A_{t,s}[i, j] of trajectory b, for the current t
-    work = np.empty((T, N, B * N))
-    diag = np.arange(N)
+    m = rows.size
+    # P[(s-1) N + j, b, :] = column j of P_{t,s} of trajectory b: N tangent directions per earlier step,
+    # all advanced by one jvp_step per t
+    P = np.empty((T * N, B, N))
+    eye = np.broadcast_to(np.eye(N)[:, None, :], (N, B, N))
     total = 0.0
     for t in range(1, T + 1):
-        D = (1.0 - H[t] ** 2).T
         if t > 1:
-            np.matmul(W, A[: t - 1].reshape(t - 1, N, B * N), out=work[: t - 1])
-            np.multiply(work[: t - 1].reshape(t - 1, N, B, N), D[None, :, :, None], out=A[: t - 1])
-        A[t - 1][diag, :, diag] = D
-        M = A[:t] if rows.size == N else A[:t, rows]
-        M = M.transpose(2, 0, 1, 3).reshape(B, t, -1)
-        total += float(np.einsum("bsr,bsr->", M @ M.transpose(0, 2, 1), K[:, :t, :t]))
+            P[: (t - 1) * N] = cell.jvp_step(H[t - 1], None if X is None else X[t - 1], P[: (t - 1) * N], None)
+        P[(t - 1) * N: t * N] = eye
+        S = P[: t * N].reshape(t, N, B, N)
+        if m < N:
+            S = S[..., rows]
+        for g, K in parts:
+            M = (S * g[:t].transpose(0, 2, 1)[..., None]).transpose(2, 0, 1, 3).reshape(B, t, N * m)
+            total += float(np.einsum("bsr,bsr->", M @ M.transpose(0, 2, 1), K[:, :t, :t]))
     return total
 
 
