@@ -309,6 +309,8 @@ def _rows_times(v: np.ndarray, dM: np.ndarray) -> np.ndarray:
 def _linear_tangent(dh, dp, h, x, M: str, M_in: str | None, bias: tuple[str, ...], p, m: int):
     """d(M h + M_in x + sum of biases) for tangents dh (m, B, N) or 0 and dp {group: (m, ...)} or None."""
     B, N = h.shape
+    if not dp and np.ndim(dh) == 3:  # state tangents only (Jacobians, the trace's stack): one product
+        return (np.reshape(dh, (-1, N)) @ p[M].T).reshape(m, B, -1)
     out = np.zeros((m, B, p[M].shape[0]))
     if np.ndim(dh) == 3:
         out += (np.reshape(dh, (-1, N)) @ p[M].T).reshape(m, B, -1)
@@ -357,7 +359,8 @@ class TanhCell(ParamCell):
     def jvp_step(self, h, x, dh, dp):
         # by hand (the jets' result, 3-4x faster): D (W dh + dW h + dW_in x + db), D = 1 - F(h)^2
         da = _linear_tangent(dh, dp, h, x, "W", "W_in", ("b",), self._p, _directions(dh, dp))
-        return (1.0 - np.tanh(_affine(h, x, self._p["W"], self._p["b"], self._p.get("W_in"))) ** 2) * da
+        da *= 1.0 - np.tanh(_affine(h, x, self._p["W"], self._p["b"], self._p.get("W_in"))) ** 2
+        return da
 
     def jvp(self, H, X, dtheta):
         return _affine_sequence_jvp(self, H, X, dtheta, leak=0.0)

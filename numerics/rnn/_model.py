@@ -105,7 +105,8 @@ class RNN(AbstractCell):
         from ._cells import _directions, _linear_tangent
 
         da = _linear_tangent(dh, dp, h, None, "W", None, ("b",), self.params(), _directions(dh, dp))
-        return (1.0 - np.tanh(h @ self.W.T + self.b) ** 2) * da
+        da *= 1.0 - np.tanh(h @ self.W.T + self.b) ** 2
+        return da
 
     def _trace_parts(self, H, X, groups):
         from ._cells import _affine_kernel

@@ -108,6 +108,8 @@ class SntkOperator:
                 raise ValueError(f"params must be 'all' or a sequence of the cell's groups {list(slices)}, "
                                  f"got {params!r}")
             self._index = np.concatenate([np.arange(net.n_params)[slices[g]] for g in groups])
+        # every parameter in its own order: no scatter into (or gather from) the full vector
+        self._everything = not paper and np.array_equal(self._index, np.arange(net.n_params))
 
     def __repr__(self) -> str:
         return (f"SntkOperator(N={self.N}, B={self.B}, T={self.T}, neurons={self.neurons!r}, params={self.params!r}: "
@@ -147,9 +149,14 @@ class SntkOperator:
     def _cell_J(self, u: np.ndarray) -> np.ndarray:
         lead = u.shape[:-1]
         flat = u.reshape(-1, u.shape[-1])
-        full = np.zeros((flat.shape[0], self.net.n_params))
-        full[:, self._index] = flat
-        out = self.net.jvp(self.H, self.X, full)[..., self._mask]
+        if self._everything:
+            full = flat
+        else:
+            full = np.zeros((flat.shape[0], self.net.n_params))
+            full[:, self._index] = flat
+        out = self.net.jvp(self.H, self.X, full)
+        if not self._mask.all():
+            out = out[..., self._mask]
         return out.reshape(lead + out.shape[1:])
 
     def sqnorms(self, u: np.ndarray, block: int = 64) -> np.ndarray:
@@ -186,7 +193,9 @@ class SntkOperator:
             full[..., self._mask] = v
         if not self._paper:
             lead = full.shape[:-3]
-            g = self.net.vjp(self.H, self.X, full.reshape((-1,) + full.shape[-3:]))[:, self._index]
+            g = self.net.vjp(self.H, self.X, full.reshape((-1,) + full.shape[-3:]))
+            if not self._everything:
+                g = g[:, self._index]
             return g.reshape(lead + (g.shape[-1],))
         gW, gb = vjp(self.net, self.H, full)
         return self._join(gW, gb)
