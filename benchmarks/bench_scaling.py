@@ -109,6 +109,8 @@ def scaling(sizes, configs, repeat: int, max_seconds: float, jax: bool, ops, set
                 row = {"B": B, "T": T, "N": N, "op": name}
                 if est_ours > max_seconds:
                     row["ours"] = f"est. {est_ours:.0f} s, not run"
+                    if name in theirs:
+                        row["jax"] = f"est. {est_jax:.0f} s, not run"
                 else:
                     ours[name]()
                     row["memory"] = _peak_bytes(ours[name])

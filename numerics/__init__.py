@@ -15,7 +15,7 @@ Public API
 sweep, SweepResult, trajectories, Trajectories, reference, ReferenceResult,
 uniform_ics, gaussian_ics, compile_form, CompiledForm, cache_dir, CacheDirectoryError, CacheIntegrityWarning,
 plot_amplification, figure2, Figure2, DEFAULT_ESCAPE_RADIUS,
-NumericalOverflowWarning.
+NumericalOverflowWarning, blas_threads, limit_blas_threads.
 """
 
 from ._codegen import CacheDirectoryError, CacheIntegrityWarning, CompiledForm, cache_dir, compile_form, form_source
@@ -23,6 +23,7 @@ from ._inputs import gaussian_ics, uniform_ics
 from ._plotting import (FIGURE2_FORMS, FIGURE2_RANGES, FIGURE2_T, Figure2, figure2, plot_amplification,
                         plot_bifurcation_diagram)
 from ._reference import ReferenceResult, reference
+from ._threads import blas_threads, limit_blas_threads
 from ._sweep import (
     DEFAULT_ESCAPE_RADIUS,
     NumericalOverflowWarning,
@@ -39,4 +40,5 @@ __all__ = [
     "compile_form", "CompiledForm", "cache_dir", "form_source", "CacheDirectoryError", "CacheIntegrityWarning",
     "plot_amplification", "plot_bifurcation_diagram", "figure2", "Figure2", "FIGURE2_FORMS", "FIGURE2_RANGES", "FIGURE2_T",
     "DEFAULT_ESCAPE_RADIUS", "NumericalOverflowWarning",
+    "blas_threads", "limit_blas_threads",
 ]

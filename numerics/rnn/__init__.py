@@ -7,7 +7,7 @@ tracking and classification of bifurcations; models (cell + readout) train on ta
 
 The paper's network, h_t = tanh(W h_{t-1} + b) with neurons 0, 1 as read-in/readout
 (sec. 2, appendix B), is one cell.  For it: the model, exact JVP/VJP/BPTT, the matrix-free sNTK/Fisher operators (exact and
-Hutch++ traces, Lanczos eigenpairs, effective ranks), the fixed-point finder,
+Hutch++ traces, block-Krylov eigenpairs, effective ranks), the fixed-point finder,
 the appendix-B teacher, the SGD loop with its records, pseudo-arclength
 continuation between checkpoints and the location/classification of every
 bifurcation met in training.
@@ -32,13 +32,15 @@ from ._seeds import SeedRuns, run_seeds, summarize
 from ._cells import AbstractCell, GRUCell, LeakyCell, ParamCell, TanhCell
 from ._tasks import Batch, FitRecord, FlipFlop, Model, StudentTeacher, fit
 from ._weights import from_state_dict, load_checkpoints, load_npz, to_state_dict
+from ._eigen import EigenNotConverged, EigenResult, block_top_eigenpairs
+from ._fixed_points import newton_batch
 from ._operators import SntkOperator, TraceEstimate, entropy_rank, participation_ratio, stable_rank
 
 __all__ = [
     "RNN", "READOUT", "embed", "forward", "loss", "loss_cotangent",
     "jvp", "jvp_sqnorm", "vjp", "gradient",
-    "SntkOperator", "TraceEstimate", "stable_rank", "participation_ratio", "entropy_rank",
-    "find_fixed_points", "RnnFixedPoint", "multipliers", "construct_W", "build_teacher", "Teacher",
+    "SntkOperator", "TraceEstimate", "block_top_eigenpairs", "EigenResult", "EigenNotConverged", "stable_rank", "participation_ratio", "entropy_rank",
+    "find_fixed_points", "newton_batch", "RnnFixedPoint", "multipliers", "construct_W", "build_teacher", "Teacher",
     "build_two_mode_teacher", "stable_student",
     "TrainConfig", "TrainingRecord", "RecordError", "TrainingInterrupted", "record_name", "train", "CONFIGS", "bifurcation_events", "Event",
     "critical_coefficients", "RnnCriticalCoefficients",

@@ -378,9 +378,10 @@ def _drive(V: np.ndarray, dM: np.ndarray) -> np.ndarray:
 
 
 def _direction_chunks(cell, H, dtheta, width: int):
-    """Blocks of directions whose (T, B, m, width) work arrays stay below 256 MiB."""
+    """Blocks of directions whose (T, B, m, width) work arrays stay below 256 MiB and whose per-step
+    slab (B, m, width) stays within 4 MiB (in cache)."""
     per = 8.0 * (H.shape[0] - 1) * H.shape[1] * width
-    size = int(max(1, min(dtheta.shape[0], 2**28 // per)))
+    size = int(max(1, min(dtheta.shape[0], 2**28 // per, 2**22 // (8 * H.shape[1] * width))))
     return [dtheta[i:i + size] for i in range(0, dtheta.shape[0], size)]
 
 

@@ -83,7 +83,7 @@ def _full_direction(v: np.ndarray, N: int, params: str) -> tuple[np.ndarray, np.
 def critical_direction(net: RNN, x0: np.ndarray, T: int, params: str = "Wb", k: int = 3) -> CriticalDirection:
     """Top eigenvector of F = J^T J over all neurons (Lanczos), sign fixed by its largest entry."""
     op = SntkOperator(net, x0, T, params=params)
-    vals, vecs = op.top_eigenpairs(max(2, k), tol=1e-10)
+    vals, vecs = op.top_eigenpairs(max(2, k), tol=1e-10, vector_tol=1e-8)
     v = vecs[:, 0]
     v = v if v[np.argmax(np.abs(v))] > 0 else -v
     return CriticalDirection(v, vals, op.trace(), params)
@@ -92,7 +92,7 @@ def critical_direction(net: RNN, x0: np.ndarray, T: int, params: str = "Wb", k: 
 def decompose(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, params: str = "Wb", k: int = 10) -> Decomposition:
     """sNTK_g share, Frobenius-share bracket and top-mode alignment of direction v at ``net``."""
     op = SntkOperator(net, x0, T, params=params)
-    vals, vecs = op.top_eigenpairs(k, tol=1e-10)
+    vals, vecs = op.top_eigenpairs(k, tol=1e-10, vector_tol=1e-8)
     tr = op.trace()
     Jv = op.J(np.asarray(v, dtype=np.float64)).ravel()
     g = float(Jv @ Jv)

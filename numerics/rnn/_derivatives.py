@@ -32,6 +32,14 @@ def _directions(net: RNN, dW: np.ndarray, db: np.ndarray) -> tuple[np.ndarray, n
     return dW.reshape(m, N, N), db.reshape(m, N), lead
 
 
+def directions_per_pass(H: np.ndarray) -> int:
+    """How many directions one (T, B, m, N) pass should carry: at most 64, a step's slab (B m N doubles)
+    within 4 MiB so the per-step work stays in cache (measured: B = 256 ran 1.3x slower with 64), and
+    the whole array within 512 MiB."""
+    T, B, N = H.shape[0] - 1, H.shape[1], H.shape[2]
+    return int(max(1, min(64, 2**22 // (8 * B * N), 2**29 // (8 * T * B * N))))
+
+
 def tangents_tbmn(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray) -> np.ndarray:
     """dh_1..dh_T for m directions dW (m, N, N), db (m, N), in the layout (T, B, m, N).
 
@@ -88,7 +96,7 @@ def jvp_sqnorm(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray, neurons:
     form u^T F u of the Fisher."""
     dW, db, lead = _directions(net, dW, db)
     total = np.empty(dW.shape[0])
-    chunk = int(max(1, min(64, 2**29 // (8 * H[1:].size))))
+    chunk = directions_per_pass(H)
     for i in range(0, dW.shape[0], chunk):
         dh = tangents_tbmn(net, H, dW[i:i + chunk], db[i:i + chunk])
         part = dh if neurons is None else dh[..., neurons]

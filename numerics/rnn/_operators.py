@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._inputs import SeedLike, as_generator, available_memory, real_array
-from ._derivatives import cotangents_tbmn, jvp, jvp_sqnorm, tangents_tbmn, vjp
+from ._derivatives import cotangents_tbmn, directions_per_pass, jvp, jvp_sqnorm, tangents_tbmn, vjp
 from ._eigen import EigenResult, block_top_eigenpairs
 from ._cells import AbstractCell
 from ._model import READOUT, RNN, forward
@@ -211,11 +211,16 @@ class SntkOperator:
             return self.JT(self.J(u))
         # the paper network: both passes in the (T, B, m, N) layout, no transposes in between
         lead = u.shape[:-1]
-        dW, db = self._split(u.reshape(-1, u.shape[-1]))
-        dh = tangents_tbmn(self.net, self.H, dW, db)
-        if not self._mask.all():
-            dh[..., ~self._mask] = 0.0
-        return self._join(*cotangents_tbmn(self.net, self.H, dh)).reshape(lead + (self.n_params,))
+        flat = u.reshape(-1, u.shape[-1])
+        out = np.empty_like(flat)
+        chunk = directions_per_pass(self.H)
+        for i in range(0, flat.shape[0], chunk):
+            dW, db = self._split(flat[i:i + chunk])
+            dh = tangents_tbmn(self.net, self.H, dW, db)
+            if not self._mask.all():
+                dh[..., ~self._mask] = 0.0
+            out[i:i + chunk] = self._join(*cotangents_tbmn(self.net, self.H, dh))
+        return out.reshape(lead + (self.n_params,))
 
     def sntk_matvec(self, v: np.ndarray) -> np.ndarray:
         """sNTK v = J (J^T v), in the shape v was given ((..., T, B, n) or flat)."""
@@ -322,25 +327,29 @@ class SntkOperator:
         return TraceEstimate(exact_part + float(samples.mean()), float(samples.std(ddof=1) / np.sqrt(m)), 3 * k + m)
 
     def top_eigenpairs(self, k: int = 5, tol: float = 1e-10, start: np.ndarray | None = None,
-                       method: str = "block", seed: SeedLike = 0) -> tuple[np.ndarray, np.ndarray]:
+                       method: str = "block", seed: SeedLike = 0,
+                       vector_tol: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Largest k eigenvalues (descending) of F = J^T J and their parameter-space eigenvectors (P, k).
 
         ``method="block"`` (default): block Krylov with thick restart on batched products
         (:func:`~numerics.rnn._eigen.block_top_eigenpairs`), eigenvalues to ``tol`` relative by a
         residual bound, warm-started from ``start`` (e.g. the vectors of the previous checkpoint).
+        ``vector_tol`` also bounds the block solver's residuals ||F v - lambda v|| <= vector_tol lambda
+        (the eigenvalue bound alone leaves them ~sqrt(tol)).
         ``method="lanczos"``: scipy's ``eigsh`` (ARPACK, one product at a time, residuals <= tol).
         The sNTK eigenvectors are J v / sqrt(lambda).
         """
-        return self.eigen(k, tol=tol, start=start, method=method, seed=seed)[:2]
+        return self.eigen(k, tol=tol, start=start, method=method, seed=seed, vector_tol=vector_tol)[:2]
 
     def eigen(self, k: int = 5, tol: float = 1e-10, start: np.ndarray | None = None, method: str = "block",
-              seed: SeedLike = 0) -> tuple[np.ndarray, np.ndarray, EigenResult | None]:
+              seed: SeedLike = 0, vector_tol: float | None = None) -> tuple[np.ndarray, np.ndarray, EigenResult | None]:
         """:meth:`top_eigenpairs` with the solver's report (residual norms, products used; None for Lanczos)."""
         P = self.n_params
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < P:
             raise ValueError(f"k must be an integer in [1, {P - 1}], got {k!r}")
         if method == "block":
-            res = block_top_eigenpairs(self.fisher_matvec, P, int(k), tol=tol, start=start, seed=seed)
+            res = block_top_eigenpairs(self.fisher_matvec, P, int(k), tol=tol, start=start, seed=seed,
+                                       vector_tol=vector_tol)
             return res.values, res.vectors, res
         if method != "lanczos":
             raise ValueError(f"method must be 'block' or 'lanczos', got {method!r}")
@@ -381,9 +390,13 @@ def _trace_stack(cell, H: np.ndarray, X: np.ndarray | None, parts: list, rows: n
         S = P[: t * N].reshape(t, N, B, N)
         if m < N:
             S = S[..., rows]
+        St = S.transpose(2, 0, 1, 3)  # (B, t, N_j, m): per trajectory, one row of M per step s
+        M = np.empty((B, t, N, m))
         for g, K in parts:
-            M = (S * g[:t].transpose(0, 2, 1)[..., None]).transpose(2, 0, 1, 3).reshape(B, t, N * m)
-            total += float(np.einsum("bsr,bsr->", M @ M.transpose(0, 2, 1), K[:, :t, :t]))
+            # the scaling by g and the transposition in one pass, into a contiguous M for the Gram
+            np.multiply(St, g[:t].transpose(1, 0, 2)[..., None], out=M)
+            Mf = M.reshape(B, t, N * m)
+            total += float(np.einsum("bsr,bsr->", Mf @ Mf.transpose(0, 2, 1), K[:, :t, :t]))
     return total
 
 
