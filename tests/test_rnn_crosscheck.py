@@ -144,3 +144,35 @@ def test_no_window_is_reported():
         cusp_window(net, v, (-0.1, 0.1))
     with pytest.raises(ValueError, match="s_range"):
         cusp_window(net, v, (0.1, 0.2))
+
+
+@pytest.mark.parametrize("kind", ["gru", "leaky"])
+def test_the_cross_check_runs_on_any_cell(kind):
+    """critical_direction / decompose / restricted_sntk through the cell protocol: the direction against
+    the dense Fisher's top eigenvector, the landscape's central differences against its JVP."""
+    from numerics.rnn import GRUCell, LeakyCell, along
+
+    rng = np.random.default_rng(21)
+    N, B, T, n_in = 5, 4, 8, 2
+    cell = (GRUCell.init(N, n_in, rng) if kind == "gru"
+            else LeakyCell(1.3 * rng.normal(size=(N, N)), 0.2 * rng.normal(size=N), rng.normal(size=(N, n_in)), 0.4))
+    h0, X = 0.4 * rng.normal(size=(B, N)), rng.normal(size=(T, B, n_in))
+    groups = [g for g in cell.layout() if "h" in g or g == "W"]  # the recurrent weights only
+    cd = critical_direction(cell, None, T, params=groups, h0=h0, X=X)
+    F = SntkOperator(cell, h0=h0, X=X, params=groups).dense_fisher()
+    vals, vecs = np.linalg.eigh(F)
+    assert cd.eigenvalues[0] == pytest.approx(vals[-1], rel=1e-10)
+    assert abs(cd.v @ vecs[:, -1]) == pytest.approx(1.0, abs=1e-9)
+    assert cd.trace == pytest.approx(np.trace(F), rel=1e-11)
+    dec = decompose(cell, None, T, cd.v, params=groups, k=4, h0=h0, X=X)
+    assert dec.trace_share == pytest.approx(vals[-1] / np.trace(F), rel=1e-9)
+    land = restricted_sntk(cell, None, T, cd.v, np.linspace(-0.2, 0.2, 5), params=groups, h0=h0, X=X)
+    assert np.allclose(land.fd, land.exact, rtol=1e-6)
+    # theta + s v moves exactly the scoped groups
+    moved = along(cell, cd.v, 0.1, groups)
+    for name, value in moved.params().items():
+        assert np.array_equal(value, cell.params()[name]) == (name not in groups)
+    with pytest.raises(ValueError, match="direction must have shape"):
+        restricted_sntk(cell, None, T, np.zeros(3), np.linspace(-1, 1, 3), params=groups, h0=h0, X=X)
+    with pytest.raises(ValueError, match="x0 .* is the paper network's"):
+        critical_direction(cell, np.zeros((B, 2)), T, h0=h0, X=X)

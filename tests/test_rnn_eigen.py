@@ -207,3 +207,12 @@ def test_exact_trace_of_every_cell_and_scope_equals_the_dense_fisher(kind, scope
         op = SntkOperator(cell, h0=h0, X=None if cell.n_in == 0 else X, T=T, neurons=neurons,
                           **({} if params is None else {"params": params}))
     assert op.trace() == pytest.approx(float(np.trace(op.dense_fisher())), rel=1e-11)
+
+
+@pytest.mark.parametrize("neurons", ["all", "readout"])
+def test_large_batch_sqnorms_stream_and_agree_with_the_stored_tangents(neurons):
+    rng = np.random.default_rng(13)
+    op = SntkOperator(RNN.xavier(6, rng), rng.uniform(-1, 1, (130, 2)), 5, neurons=neurons)  # B >= 128: streamed
+    U = rng.normal(size=(7, op.n_params))
+    Ju = op.J(U)
+    assert np.allclose(op.sqnorms(U), np.einsum("mtbn,mtbn->m", Ju, Ju), rtol=1e-12)

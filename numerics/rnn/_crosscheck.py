@@ -25,7 +25,7 @@ import normalforms as nf
 from .._inputs import SeedLike, real_array
 from .._sweep import sweep
 from ._continuation import Chord, continue_branch
-from ._derivatives import jvp
+from ._cells import AbstractCell
 from ._fixed_points import _newton, find_fixed_points, multipliers, real_multipliers
 from ._model import RNN, embed, forward
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
@@ -80,18 +80,73 @@ def _full_direction(v: np.ndarray, N: int, params: str) -> tuple[np.ndarray, np.
     return v[: N * N].reshape(N, N), (v[N * N:] if params == "Wb" else np.zeros(N))
 
 
-def critical_direction(net: RNN, x0: np.ndarray, T: int, params: str = "Wb", k: int = 3) -> CriticalDirection:
-    """Top eigenvector of F = J^T J over all neurons (Lanczos), sign fixed by its largest entry."""
-    op = SntkOperator(net, x0, T, params=params)
-    vals, vecs = op.top_eigenpairs(max(2, k), tol=1e-10, vector_tol=1e-8)
+class _Setting:
+    """A network and the batch it is looked at on: the paper's (RNN, x0, T) or any cell with (h0, X, T).
+
+    Directions v live in the scoped parameters (``params``): (W, b) or W for the paper's network,
+    ``"all"`` or a list of groups for any cell -- the coordinates of ``SntkOperator``.
+    """
+
+    def __init__(self, net, x0, T, params, h0, X) -> None:
+        self.paper = isinstance(net, RNN) and h0 is None and X is None
+        if self.paper:
+            params = "Wb" if params is None else params
+            check_param_scope(params)
+        elif not isinstance(net, AbstractCell):
+            raise TypeError(f"net must be the paper's RNN or a cell of the protocol, got {type(net).__name__}")
+        elif x0 is not None:
+            raise ValueError("x0 (read-in plane) is the paper network's; pass h0 (B, N) and X for other cells")
+        self.net, self.x0, self.T, self.h0, self.X = net, x0, T, h0, X
+        self.params = params
+        self.op = self.operator(net)
+        self.params = self.op.params
+
+    def operator(self, net) -> SntkOperator:
+        if self.paper:
+            return SntkOperator(net, self.x0, self.T, params=self.params)
+        return SntkOperator(net, h0=self.h0, X=self.X, T=self.T, params=self.params)
+
+    def states(self, net) -> np.ndarray:
+        """h_1..h_T of ``net`` on this batch."""
+        if self.paper:
+            return forward(net, self.x0, self.T)[1:]
+        return net.forward(self.h0, self.X, T=self.T)[1:]
+
+    def along(self, net, v: np.ndarray, s: float):
+        """theta + s v (v in the scoped coordinates)."""
+        if self.paper:
+            dW, db = _full_direction(v, net.N, self.params)
+            return RNN(net.W + s * dW, net.b + s * db)
+        v = real_array(v, "v")
+        if v.shape != (self.op.n_params,):
+            raise ValueError(f"direction must have shape ({self.op.n_params},) for params = {self.params!r}; "
+                             f"got {v.shape}")
+        full = np.zeros(net.n_params)
+        full[self.op._index] = v
+        return net.with_flat(net.flat() + s * full)
+
+
+def critical_direction(net, x0: np.ndarray | None, T: int | None, params=None, k: int = 3, *,
+                       h0: np.ndarray | None = None, X: np.ndarray | None = None,
+                       start: np.ndarray | None = None) -> CriticalDirection:
+    """Top eigenvector of F = J^T J over all neurons, sign fixed by its largest entry.
+
+    The paper's network: ``(net, x0, T, params="Wb")``; any cell: ``(cell, None, T, params="all",
+    h0=..., X=...)``.  ``start``: eigenvectors of a neighbouring checkpoint to warm-start the
+    block eigensolver (eigenvalues to 1e-10 relative, residuals <= 1e-8 lambda).
+    """
+    setting = _Setting(net, x0, T, params, h0, X)
+    vals, vecs = setting.op.top_eigenpairs(max(2, k), tol=1e-10, vector_tol=1e-8, start=start)
     v = vecs[:, 0]
     v = v if v[np.argmax(np.abs(v))] > 0 else -v
-    return CriticalDirection(v, vals, op.trace(), params)
+    return CriticalDirection(v, vals, setting.op.trace(), setting.params)
 
 
-def decompose(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, params: str = "Wb", k: int = 10) -> Decomposition:
-    """sNTK_g share, Frobenius-share bracket and top-mode alignment of direction v at ``net``."""
-    op = SntkOperator(net, x0, T, params=params)
+def decompose(net, x0: np.ndarray | None, T: int | None, v: np.ndarray, params=None, k: int = 10, *,
+              h0: np.ndarray | None = None, X: np.ndarray | None = None) -> Decomposition:
+    """sNTK_g share, Frobenius-share bracket and top-mode alignment of direction v at ``net``
+    (any cell with ``h0``/``X``, as :func:`critical_direction`)."""
+    op = _Setting(net, x0, T, params, h0, X).op
     vals, vecs = op.top_eigenpairs(k, tol=1e-10, vector_tol=1e-8)
     tr = op.trace()
     Jv = op.J(np.asarray(v, dtype=np.float64)).ravel()
@@ -104,10 +159,24 @@ def decompose(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, params: str = "Wb
                          lambda_ratio=float(vals[0] / vals[1]))
 
 
-def along(net: RNN, v: np.ndarray, s: float, params: str = "Wb") -> RNN:
-    """theta* + s v."""
-    dW, db = _full_direction(v, net.N, params)
-    return RNN(net.W + s * dW, net.b + s * db)
+def along(net, v: np.ndarray, s: float, params=None):
+    """theta* + s v (the paper's network, params "Wb"/"W"; any cell, params "all" or its groups)."""
+    if isinstance(net, RNN):
+        dW, db = _full_direction(v, net.N, "Wb" if params is None else params)
+        return RNN(net.W + s * dW, net.b + s * db)
+    if not isinstance(net, AbstractCell):
+        raise TypeError(f"net must be the paper's RNN or a cell of the protocol, got {type(net).__name__}")
+    slices = net.slices()
+    groups = list(slices) if params in (None, "all") else params
+    if isinstance(groups, str) or not all(g in slices for g in groups):
+        raise ValueError(f"params must be 'all' or a sequence of the cell's groups {list(slices)}, got {params!r}")
+    index = np.concatenate([np.arange(net.n_params)[slices[g]] for g in groups])
+    v = real_array(v, "v")
+    if v.shape != index.shape:
+        raise ValueError(f"direction must have shape {index.shape} for params = {params!r}; got {v.shape}")
+    full = np.zeros(net.n_params)
+    full[index] = v
+    return net.with_flat(net.flat() + s * full)
 
 
 @short_repr()
@@ -125,50 +194,62 @@ class RestrictedSntk:
     step_errors: np.ndarray | None = None
 
 
-def directional_derivative_fd(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, eps: float,
-                              params: str = "Wb") -> np.ndarray:
+def directional_derivative_fd(net, x0: np.ndarray | None, T: int | None, v: np.ndarray, eps: float,
+                              params=None, *, h0: np.ndarray | None = None,
+                              X: np.ndarray | None = None) -> np.ndarray:
     """(h(theta + eps v) - h(theta - eps v)) / (2 eps) for h_1..h_T, shape (T, B, N); error O(eps^2)."""
-    return (forward(along(net, v, eps, params), x0, T)[1:] - forward(along(net, v, -eps, params), x0, T)[1:]) / (2 * eps)
+    setting = _Setting(net, x0, T, params, h0, X)
+    return _fd(setting, net, v, eps)
 
 
-def restricted_sntk(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, s: np.ndarray, params: str = "Wb",
-                    eps: float | None = None) -> RestrictedSntk:
+def _fd(setting: _Setting, net, v, eps: float) -> np.ndarray:
+    return (setting.states(setting.along(net, v, eps)) - setting.states(setting.along(net, v, -eps))) / (2 * eps)
+
+
+def restricted_sntk(net, x0: np.ndarray | None, T: int | None, v: np.ndarray, s: np.ndarray, params=None,
+                    eps: float | None = None, *, h0: np.ndarray | None = None,
+                    X: np.ndarray | None = None) -> RestrictedSntk:
     """The restricted sNTK ||d h / d s||^2 along theta* + s v (paper fig. 1E's landscape).
 
     ``eps=None`` picks the central-difference step from a step study at s = 0 over
     10^-2 .. 10^-7 (the smallest error against the JVP): near a bifurcation the
     landscape along v is so sharp (sNTK eigenvalues ~1e7) that a fixed 1e-4 is
     still in the truncation regime (error 4e-3 at the paper-faithful checkpoint).
+    Any cell: ``(cell, None, T, v, s, params="all", h0=..., X=...)``.
     """
-    check_param_scope(params)
+    setting = _Setting(net, x0, T, params, h0, X)
     s = np.asarray(s, dtype=np.float64)
     if s.ndim != 1 or s.size < 3 or not np.all(np.isfinite(s)):
         raise ValueError(f"s must be a finite 1-D grid of >= 3 points, got shape {s.shape}")
-    dW, db = _full_direction(v, net.N, params)
+    setting.along(net, v, 0.0)  # checks the direction's shape before any work
     study = None
     if eps is None:
         candidates = 10.0 ** -np.arange(2, 8)
-        study = fd_step_study(net, x0, T, v, candidates, params)
+        study = _step_study(setting, net, v, candidates)
         eps = float(candidates[np.argmin(study)])
     if not (np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a finite step > 0, got {eps!r}")
     fd, exact = np.empty(s.size), np.empty(s.size)
     for i, si in enumerate(s):
-        net_s = along(net, v, si, params)
-        fd[i] = np.sum(directional_derivative_fd(net_s, x0, T, v, eps, params) ** 2)
-        exact[i] = np.sum(jvp(net_s, forward(net_s, x0, T), dW, db) ** 2)
+        net_s = setting.along(net, v, si)
+        fd[i] = np.sum(_fd(setting, net_s, v, eps) ** 2)
+        exact[i] = np.sum(setting.operator(net_s).J(v) ** 2)
     return RestrictedSntk(s, fd, exact, eps, study)
 
 
-def fd_step_study(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, eps: np.ndarray, params: str = "Wb") -> np.ndarray:
+def fd_step_study(net, x0: np.ndarray | None, T: int | None, v: np.ndarray, eps: np.ndarray, params=None, *,
+                  h0: np.ndarray | None = None, X: np.ndarray | None = None) -> np.ndarray:
     """``max |FD - JVP| / max |JVP|`` of the directional derivative for each step in ``eps``.
 
     Central differences converge as eps^2 until rounding (~1e-16 / eps) takes over.
     """
-    dW, db = _full_direction(v, net.N, params)
-    exact = jvp(net, forward(net, x0, T), dW, db)
+    return _step_study(_Setting(net, x0, T, params, h0, X), net, v, eps)
+
+
+def _step_study(setting: _Setting, net, v, eps) -> np.ndarray:
+    exact = setting.operator(net).J(v)
     scale = np.max(np.abs(exact))
-    return np.array([np.max(np.abs(directional_derivative_fd(net, x0, T, v, e, params) - exact)) / scale for e in eps])
+    return np.array([np.max(np.abs(_fd(setting, net, v, e) - exact)) / scale for e in eps])
 
 
 @short_repr()

