@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_scaling.py                       # B x T in 32x25, 256x25, 32x100
     .venv/bin/python benchmarks/bench_scaling.py --configs 256x100     # the largest (slow)
     .venv/bin/python benchmarks/bench_scaling.py --contention           # two processes on the cores
+    .venv/bin/python benchmarks/bench_scaling.py --warm --no-jax        # top-5 warm-started along training
 
 Operators of the paper network h_t = tanh(W h_{t-1} + b) with (W, b): the SGD gradient
 (forward + BPTT of the readout MSE), the exact trace of the Fisher, Hutch++ with 150
@@ -246,6 +247,32 @@ def contention(repeat: int, jax: bool) -> None:
               f"({loaded_jax / quiet_jax:.2f}x its quiet time)")
 
 
+def warm_start(repeat: int) -> None:
+    """Top-5 along a training run's checkpoints: cold, and warm-started from the previous checkpoint."""
+    from numerics.rnn import TrainConfig, train
+
+    rec = train(TrainConfig(N=64, steps=2000, record_every=100, seed=0, diagnostics="loss"), progress=False)
+    print("top-5 of the Fisher at 20 consecutive checkpoints of a paper SGD run (N = 64, B = 32, T = 25, "
+          "every 100 steps)")
+    cold_t, warm_t, cold_p, warm_p = [], [], [], []
+    prev = None
+    for j in range(len(rec.steps)):
+        op = SntkOperator(rec.network(j), rec.x_diag, rec.config.T)
+        start = time.perf_counter()
+        _, vecs, cold = op.eigen(5)
+        cold_t.append(time.perf_counter() - start)
+        cold_p.append(cold.products)
+        if prev is not None:
+            start = time.perf_counter()
+            _, _, warm = op.eigen(5, start=prev)
+            warm_t.append(time.perf_counter() - start)
+            warm_p.append(warm.products)
+        prev = vecs
+    print(f"  cold: median {np.median(cold_p):.0f} products, {np.median(cold_t) * 1e3:.1f} ms")
+    print(f"  warm: median {np.median(warm_p):.0f} products (range {min(warm_p)}-{max(warm_p)}), "
+          f"{np.median(warm_t) * 1e3:.1f} ms")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="64,128,256,512")
@@ -258,6 +285,7 @@ def main(argv=None) -> None:
                          "work and slow whatever runs next (2x measured); the pause lets them sleep")
     ap.add_argument("--no-jax", action="store_true")
     ap.add_argument("--contention", action="store_true")
+    ap.add_argument("--warm", action="store_true", help="top-5 cold vs warm-started along a training run")
     args = ap.parse_args(argv)
     jax = not args.no_jax
     if jax:
@@ -266,6 +294,9 @@ def main(argv=None) -> None:
         _jax_peer._check()
     if args.contention:
         contention(args.repeat, jax)
+        return
+    if args.warm:
+        warm_start(args.repeat)
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     configs = [tuple(int(v) for v in c.split("x")) for c in args.configs.split(",")]

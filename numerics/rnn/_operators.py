@@ -244,7 +244,8 @@ class SntkOperator:
         part for the tanh and leaky cells and the paper's network, four for the GRU), 10-40x
         cheaper than the P = O(N^2) JVPs of sum_p ||J e_p||^2.  The paper's network with the two
         readout neurons carries those rows backward instead, T^2 m N^2 / 2.  A cell without
-        ``_trace_parts`` gets the sum over unit directions.
+        ``_trace_parts``, and any horizon T > N (where T^2 N^3 passes P T N^2), gets the sum
+        of ||J e_p||^2 over unit directions in blocks.
 
         Streamed: trajectories (directions) are taken in chunks whose work arrays fit
         min(2 GiB, a quarter of the available memory); a MemoryError gives the estimate when
@@ -257,10 +258,12 @@ class SntkOperator:
         else:
             groups = {name for name, sl in self.net.slices().items()
                       if np.isin(np.arange(self.net.n_params)[sl], self._index).all()}
-        parts = self.net._trace_parts(self.H, self.X, groups)
+        backward = self._paper and rows.size * 8 <= self.N
+        # the stack costs ~T^2 N^3 per trajectory, the unit directions ~P T N^2 = T N^4: beyond T = N the
+        # directions' well-shaped products win (T = 100, N = 64: 7.4 s by the stack, as slow as JAX's directions)
+        parts = self.net._trace_parts(self.H, self.X, groups) if backward or self.T <= self.N else None
         if parts is None:
             return self._trace_by_directions(budget)
-        backward = self._paper and rows.size * 8 <= self.N
         # per trajectory: the stack P (T N N doubles) and one part's scaled copy (T N m), or the rows (T m N)
         per_traj = 8.0 * self.T * self.N * (rows.size if backward else self.N + 2 * rows.size)
         chunk = int(min(32, budget // per_traj))
