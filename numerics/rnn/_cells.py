@@ -109,6 +109,17 @@ class AbstractCell(abc.ABC):
             start += size
         return out
 
+    def scope(self, params="all") -> tuple[list[str], np.ndarray]:
+        """The parameter groups named by ``params`` ("all" or a sequence of group names) and the positions
+        of their entries in the flat vector, in the order given: the coordinates of scoped directions."""
+        slices = self.slices()
+        groups = list(slices) if isinstance(params, str) and params == "all" else params
+        if isinstance(groups, str) or not all(g in slices for g in groups) or not len(groups):
+            raise ValueError(f"params must be 'all' or a sequence of the cell's groups {list(slices)}, "
+                             f"got {params!r}")
+        groups = list(groups)
+        return groups, np.concatenate([np.arange(self.n_params)[slices[g]] for g in groups])
+
     def flat(self) -> np.ndarray:
         """theta: the groups raveled (row-major) and concatenated in ``layout`` order."""
         p = self.params()

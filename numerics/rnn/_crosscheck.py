@@ -89,22 +89,13 @@ class _Setting:
 
     def __init__(self, net, x0, T, params, h0, X) -> None:
         self.paper = isinstance(net, RNN) and h0 is None and X is None
-        if self.paper:
-            params = "Wb" if params is None else params
-            check_param_scope(params)
-        elif not isinstance(net, AbstractCell):
-            raise TypeError(f"net must be the paper's RNN or a cell of the protocol, got {type(net).__name__}")
-        elif x0 is not None:
-            raise ValueError("x0 (read-in plane) is the paper network's; pass h0 (B, N) and X for other cells")
         self.net, self.x0, self.T, self.h0, self.X = net, x0, T, h0, X
         self.params = params
-        self.op = self.operator(net)
+        self.op = self.operator(net)  # checks the network, batch and scope, and resolves the default scope
         self.params = self.op.params
 
     def operator(self, net) -> SntkOperator:
-        if self.paper:
-            return SntkOperator(net, self.x0, self.T, params=self.params)
-        return SntkOperator(net, h0=self.h0, X=self.X, T=self.T, params=self.params)
+        return SntkOperator(net, self.x0, self.T, params=self.params, h0=self.h0, X=self.X)
 
     def states(self, net) -> np.ndarray:
         """h_1..h_T of ``net`` on this batch."""
@@ -114,16 +105,7 @@ class _Setting:
 
     def along(self, net, v: np.ndarray, s: float):
         """theta + s v (v in the scoped coordinates)."""
-        if self.paper:
-            dW, db = _full_direction(v, net.N, self.params)
-            return RNN(net.W + s * dW, net.b + s * db)
-        v = real_array(v, "v")
-        if v.shape != (self.op.n_params,):
-            raise ValueError(f"direction must have shape ({self.op.n_params},) for params = {self.params!r}; "
-                             f"got {v.shape}")
-        full = np.zeros(net.n_params)
-        full[self.op._index] = v
-        return net.with_flat(net.flat() + s * full)
+        return along(net, v, s, self.params)
 
 
 def critical_direction(net, x0: np.ndarray | None, T: int | None, params=None, k: int = 3, *,
@@ -166,11 +148,7 @@ def along(net, v: np.ndarray, s: float, params=None):
         return RNN(net.W + s * dW, net.b + s * db)
     if not isinstance(net, AbstractCell):
         raise TypeError(f"net must be the paper's RNN or a cell of the protocol, got {type(net).__name__}")
-    slices = net.slices()
-    groups = list(slices) if params in (None, "all") else params
-    if isinstance(groups, str) or not all(g in slices for g in groups):
-        raise ValueError(f"params must be 'all' or a sequence of the cell's groups {list(slices)}, got {params!r}")
-    index = np.concatenate([np.arange(net.n_params)[slices[g]] for g in groups])
+    _, index = net.scope("all" if params is None else params)
     v = real_array(v, "v")
     if v.shape != index.shape:
         raise ValueError(f"direction must have shape {index.shape} for params = {params!r}; got {v.shape}")

@@ -101,13 +101,10 @@ class SntkOperator:
             if idx.ndim != 1 or idx.size == 0 or idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= self.N:
                 raise ValueError(f"neurons must be indices in [0, {self.N}), got {neurons!r}")
             self._mask[idx] = True
-        if not paper:
-            slices = net.slices()
-            groups = list(slices) if isinstance(params, str) and params == "all" else params
-            if isinstance(groups, str) or not all(g in slices for g in groups):
-                raise ValueError(f"params must be 'all' or a sequence of the cell's groups {list(slices)}, "
-                                 f"got {params!r}")
-            self._index = np.concatenate([np.arange(net.n_params)[slices[g]] for g in groups])
+        if paper:
+            self._groups = {"W", "b"} if params == "Wb" else {"W"}
+        else:
+            self._groups, self._index = net.scope(params)
         # every parameter in its own order: no scatter into (or gather from) the full vector
         self._everything = not paper and np.array_equal(self._index, np.arange(net.n_params))
 
@@ -253,15 +250,10 @@ class SntkOperator:
         """
         budget = self._work_budget()
         rows = np.flatnonzero(self._mask)
-        if self._paper:
-            groups = {"W", "b"} if self.params == "Wb" else {"W"}
-        else:
-            groups = {name for name, sl in self.net.slices().items()
-                      if np.isin(np.arange(self.net.n_params)[sl], self._index).all()}
         backward = self._paper and rows.size * 8 <= self.N
         # the stack costs ~T^2 N^3 per trajectory, the unit directions ~P T N^2 = T N^4: beyond T = N the
         # directions' well-shaped products win (T = 100, N = 64: 7.4 s by the stack, as slow as JAX's directions)
-        parts = self.net._trace_parts(self.H, self.X, groups) if backward or self.T <= self.N else None
+        parts = self.net._trace_parts(self.H, self.X, set(self._groups)) if backward or self.T <= self.N else None
         if parts is None:
             return self._trace_by_directions(budget)
         # per trajectory: the stack P (T N N doubles) and one part's scaled copy (T N m), or the rows (T m N)
