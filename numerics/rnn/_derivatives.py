@@ -18,6 +18,7 @@ import numpy as np
 
 from .._inputs import real_array
 
+from ._cells import affine_tangent_recurrence, directions_per_pass
 from ._model import RNN
 
 
@@ -32,14 +33,6 @@ def _directions(net: RNN, dW: np.ndarray, db: np.ndarray) -> tuple[np.ndarray, n
     return dW.reshape(m, N, N), db.reshape(m, N), lead
 
 
-def directions_per_pass(H: np.ndarray) -> int:
-    """How many directions one (T, B, m, N) pass should carry: at most 64, a step's slab (B m N doubles)
-    within 4 MiB so the per-step work stays in cache (measured: B = 256 ran 1.3x slower with 64), and
-    the whole array within 512 MiB."""
-    T, B, N = H.shape[0] - 1, H.shape[1], H.shape[2]
-    return int(max(1, min(64, 2**22 // (8 * B * N), 2**29 // (8 * T * B * N))))
-
-
 def tangents_tbmn(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray) -> np.ndarray:
     """dh_1..dh_T for m directions dW (m, N, N), db (m, N), in the layout (T, B, m, N).
 
@@ -52,13 +45,7 @@ def tangents_tbmn(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray) -> np
     out = np.empty((T, B, m, N))
     np.matmul(H[:-1].reshape(T * B, N), dW.reshape(m * N, N).T, out=out.reshape(T * B, m * N))
     out += db
-    D = 1.0 - H[1:] ** 2
-    WT = net.W.T
-    out[0] *= D[0][:, None, :]
-    for t in range(1, T):
-        out[t] += (out[t - 1].reshape(B * m, N) @ WT).reshape(B, m, N)
-        out[t] *= D[t][:, None, :]
-    return out
+    return affine_tangent_recurrence(out, 1.0 - H[1:] ** 2, net.W)
 
 
 def cotangents_tbmn(net: RNN, H: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._inputs import SeedLike, as_generator, available_memory, real_array
-from ._derivatives import cotangents_tbmn, directions_per_pass, jvp, jvp_sqnorm, tangents_tbmn, vjp
+from ._derivatives import cotangents_tbmn, jvp, jvp_sqnorm, tangents_tbmn, vjp
 from ._eigen import EigenResult, block_top_eigenpairs
-from ._cells import AbstractCell
+from ._cells import AbstractCell, directions_per_pass
 from ._model import READOUT, RNN, forward
 
 NEURON_SCOPES = ("all", "readout")
