@@ -217,3 +217,16 @@ def test_large_batch_sqnorms_stream_and_agree_with_the_stored_tangents(neurons):
     U = rng.normal(size=(7, op.n_params))
     Ju = op.J(U)
     assert np.allclose(op.sqnorms(U), np.einsum("mtbn,mtbn->m", Ju, Ju), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(block=0), "block must be a positive integer"), (dict(max_products=0), "max_products must be"),
+    (dict(max_basis=-1), "max_basis must be a positive integer"), (dict(tol="x"), "tol must be a number"),
+    (dict(vector_tol=2.0), "vector_tol must be a number"), (dict(start=np.array(3.0)), "start must hold vectors"),
+    (dict(start=np.full((100, 2), np.nan)), "start must be finite"),
+])
+def test_bad_solver_settings_are_refused_before_any_work(kwargs, match):
+    calls = []
+    with pytest.raises(ValueError, match=match):
+        block_top_eigenpairs(lambda U: calls.append(1) or U, 100, 2, **kwargs)
+    assert not calls

@@ -139,3 +139,16 @@ def test_batched_newton_equals_newton_from_each_start_and_jacobians_equal_one_st
             assert r <= 1e-12 and np.max(np.abs(h - g)) < 1e-9
         Jb = net.jacobian_h_batch(H)
         assert np.allclose(Jb, np.stack([net.jacobian_h(h) for h in H]), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("starts, kwargs, match", [
+    (np.zeros(4), {}, r"starts must have shape \(S, 4\)"), (np.zeros((3, 5)), {}, r"starts must have shape"),
+    (np.full((2, 4), np.nan), {}, "starts must be finite"), (np.zeros((2, 4)), dict(iters=0), "iters must be"),
+    (np.zeros((2, 4)), dict(tol=-1.0), "tol must be a number"),
+])
+def test_newton_batch_refuses_bad_starts_clearly(starts, kwargs, match):
+    from numerics.rnn import RNN
+    from numerics.rnn._fixed_points import newton_batch
+
+    with pytest.raises(ValueError, match=match):
+        newton_batch(RNN.xavier(4, 0), starts, **kwargs)

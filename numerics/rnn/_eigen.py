@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from .._inputs import SeedLike, as_generator
+from .._inputs import SeedLike, as_generator, real_array
 
 __all__ = ["EigenResult", "EigenNotConverged", "block_top_eigenpairs"]
 
@@ -53,6 +53,11 @@ class EigenResult:
         return (f"EigenResult(values=[{vals}], max relative residual "
                 f"{float(np.max(self.residuals / np.maximum(np.abs(self.values), 1e-300))):.1e}, "
                 f"{self.products} products)")
+
+
+def _signed(V: np.ndarray) -> np.ndarray:
+    """The columns of V, each with its largest entry positive (a reproducible sign)."""
+    return V * np.sign(V[np.argmax(np.abs(V), axis=0), np.arange(V.shape[1])])
 
 
 def _orthonormal_rows(W: np.ndarray, Q: np.ndarray, drop: float = 1e-10) -> np.ndarray:
@@ -136,37 +141,46 @@ def block_top_eigenpairs(apply: Callable[[np.ndarray], np.ndarray], n: int, k: i
     EigenNotConverged
         When the budget is spent; the message gives the worst pair's bound.
     """
+    def count(name, value, default):
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer (or None for the default), got {value!r}")
+        return int(value)
+
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
         raise ValueError(f"k must be an integer in [1, {n - 1}], got {k!r}")
-    if not (np.isfinite(tol) and 0 < tol < 1):
-        raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
-    b = int(block) if block is not None else max(2, min(k, 3))
-    b = min(b, n)
-    q_max = int(max_basis) if max_basis is not None else max(4 * b + k, 40)
+    for name, value in (("tol", tol), ("vector_tol", vector_tol)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, np.floating))
+                                  or not 0 < value < 1):
+            raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
+    b = min(count("block", block, max(2, min(k, 3))), n)
+    q_max = count("max_basis", max_basis, max(4 * b + k, 40))
     if q_max < k + 2 * b:
         raise ValueError(f"max_basis must be at least k + 2 block = {k + 2 * b} (or n), got {q_max}")
-    budget = int(max_products) if max_products is not None else max(300, 30 * k)
+    budget = count("max_products", max_products, max(300, 30 * k))
     rng = as_generator(seed)
     eps = np.finfo(float).eps
 
-    if n <= q_max:  # small: the whole operator costs no more products than the basis would
-        A = apply(np.eye(n))
-        if not np.all(np.isfinite(A)):
+    def product(U: np.ndarray) -> np.ndarray:
+        AU = apply(U)
+        if not np.all(np.isfinite(AU)):
             raise FloatingPointError("the operator returned NaN or inf")
+        return AU
+
+    if n <= q_max:  # small: the whole operator costs no more products than the basis would
+        A = product(np.eye(n))
         theta, Y = np.linalg.eigh(0.5 * (A + A.T))
         theta, Y = theta[::-1][:k], Y[:, ::-1][:, :k]
-        res = np.linalg.norm(A @ Y - Y * theta, axis=0)
-        signs = np.sign(Y[np.argmax(np.abs(Y), axis=0), np.arange(k)])
-        return EigenResult(theta, Y * signs, res, n)
+        return EigenResult(theta, _signed(Y), np.linalg.norm(A @ Y - Y * theta, axis=0), n)
     W = rng.standard_normal((max(b, k + 1), n))  # the first block gives every wanted pair a Ritz value
     if start is not None:
-        S = np.asarray(start, dtype=np.float64)
-        if S.ndim == 1:
-            S = S[None]
-        if S.shape[0] == n and S.shape[1] != n:
-            S = S.T
+        S = real_array(start, "start")
+        S = S[None] if S.ndim == 1 else S.T if S.ndim == 2 and S.shape[0] == n and S.shape[1] != n else S
         if S.ndim != 2 or S.shape[1] != n:
             raise ValueError(f"start must hold vectors of length {n} as (n, j) or (j, n), got {np.shape(start)}")
+        if not np.all(np.isfinite(S)):
+            raise ValueError("start must be finite; it holds NaN or inf")
         S = S[: W.shape[0]]
         W[: S.shape[0]] = S
     Qbuf = np.empty((q_max, n))
@@ -180,10 +194,8 @@ def block_top_eigenpairs(apply: Callable[[np.ndarray], np.ndarray], n: int, k: i
         if not W.shape[0]:  # the residuals lie in the basis: continue from random directions
             W = _orthonormal_rows(rng.standard_normal((b, n)), Q)
         if W.shape[0]:
-            AW = apply(W)
+            AW = product(W)
             products += W.shape[0]
-            if not np.all(np.isfinite(AW)):
-                raise FloatingPointError("the operator returned NaN or inf")
             w = W.shape[0]
             Qbuf[q:q + w] = W
             AQbuf[q:q + w] = AW
@@ -216,10 +228,7 @@ def block_top_eigenpairs(apply: Callable[[np.ndarray], np.ndarray], n: int, k: i
         if vector_tol is not None:
             ok &= res[:k] <= vector_tol * np.abs(theta[:k]) + floor
         if ok.all():
-            vals = theta[:k]
-            vecs = U[:k].T.copy()
-            signs = np.sign(vecs[np.argmax(np.abs(vecs), axis=0), np.arange(k)])
-            return EigenResult(vals, vecs * signs, res[:k], products)
+            return EigenResult(theta[:k], _signed(U[:k].T), res[:k], products)
         if products >= budget:
             worst = int(np.argmax(bound[:k] / need[:k]))
             raise EigenNotConverged(

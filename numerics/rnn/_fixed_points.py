@@ -9,11 +9,12 @@ are analysed at a constant input (0 unless given), as in Sussillo & Barak 2013.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._inputs import SeedLike, as_generator
+from .._inputs import SeedLike, as_generator, real_array
 from ._cells import AbstractCell
 from ._model import READOUT
 from normalforms._repr import short_repr
@@ -47,11 +48,18 @@ class RnnFixedPoint:
 
 def _newton(net: AbstractCell, h: np.ndarray, iters: int, tol: float, x=None) -> tuple[np.ndarray, float]:
     """Newton on h - F(h, x) = 0 from one start: (h, max-norm residual; inf when it failed)."""
-    H, res = newton_batch(net, np.asarray(h, dtype=np.float64)[None], iters, tol, x)
+    h = np.asarray(h, dtype=np.float64)
+    if not np.all(np.isfinite(h)):  # an internal start that already overflowed is a failure, not bad input
+        return h, np.inf
+    H, res = newton_batch(net, h[None], iters, tol, x)
     return H[0], float(res[0])
 
 
-_POOL: list = []
+@functools.cache
+def _solve_pool():
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="nfsntk-solve")
 
 
 def _solve_many(A: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -66,15 +74,11 @@ def _solve_many(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     workers = min(os.cpu_count() or 1, 8, A.shape[0] // 32)
     if workers < 2:
         return np.linalg.solve(A, b)
-    from concurrent.futures import ThreadPoolExecutor
-
     from .._threads import blas_threads
 
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(max_workers=8, thread_name_prefix="nfsntk-solve"))
     bounds = np.linspace(0, A.shape[0], workers + 1).astype(int)
     with blas_threads(1):
-        parts = [_POOL[0].submit(np.linalg.solve, A[i:j], b[i:j]) for i, j in zip(bounds[:-1], bounds[1:])]
+        parts = [_solve_pool().submit(np.linalg.solve, A[i:j], b[i:j]) for i, j in zip(bounds[:-1], bounds[1:])]
         return np.concatenate([f.result() for f in parts])
 
 
@@ -84,12 +88,21 @@ def newton_batch(net: AbstractCell, starts: np.ndarray, iters: int = 60, tol: fl
 
     All unfinished starts share each step: one batched map, one batched Jacobian and one
     batched solve (starts in chunks of <= 256 MiB of Jacobians).  A start stops two steps
-    after its residual is below ``tol`` once the last step is < 1e-9 too (at a degenerate
+    after its residual is below ``tol`` (one when the last step was already below 1e-13),
+    provided the last step is < 1e-9 too (at a degenerate
     root, h - tanh h ~ h^3/3, the residual is below tol far from the root, where Newton
     converges only linearly); residual inf marks a start that failed (overflow, a singular
     Jacobian before convergence -- exactly on a bifurcation a converged point stays valid).
     """
-    starts = np.array(starts, dtype=np.float64)
+    starts = np.array(real_array(starts, "starts"), dtype=np.float64)
+    if starts.ndim != 2 or starts.shape[1] != net.N or not starts.shape[0]:
+        raise ValueError(f"starts must have shape (S, {net.N}) with S >= 1, got {starts.shape}")
+    if not np.all(np.isfinite(starts)):
+        raise ValueError("starts must be finite; they hold NaN or inf")
+    if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or iters < 1:
+        raise ValueError(f"iters must be a positive integer, got {iters!r}")
+    if not (isinstance(tol, (int, float, np.floating)) and 0 < tol < 1):
+        raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
     S, N = starts.shape
     chunk = int(max(1, min(S, 2**28 // (8 * N * N))))
     if chunk < S:
