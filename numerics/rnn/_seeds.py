@@ -10,6 +10,7 @@ here, one after the other, through the same code.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import time
 from dataclasses import dataclass, field, replace
@@ -43,11 +44,9 @@ def _seed_task(cfg: TrainConfig, keep_record: bool, summary: Callable[[TrainingR
     from .._threads import blas_threads
 
     start = time.perf_counter()
-    if blas is None:
+    # a Dask worker runs one task per thread: each task gets one BLAS thread, not a pool per task
+    with contextlib.nullcontext() if blas is None else blas_threads(blas):
         rec = train(cfg, progress=False)
-    else:  # a Dask worker runs one task per thread: each task gets one BLAS thread, not a pool per task
-        with blas_threads(blas):
-            rec = train(cfg, progress=False)
     row = summary(rec, time.perf_counter() - start)
     return row, (rec if keep_record else None)
 
