@@ -2,6 +2,7 @@
 
     .venv/bin/pip install -e ".[bench]"
     .venv/bin/python benchmarks/bench_cells.py            # add --no-jax to time nfsntk alone
+    .venv/bin/python benchmarks/bench_cells.py --cells GRU --ops JVP,top   # a part of the table
 
 At N = 64, T = 25 (B = 32 for the operators, B = 256 for the gradient), for the paper's
 ``RNN`` (fused kernels) and, through the generic cell protocol, ``TanhCell``, ``LeakyCell``
@@ -83,6 +84,9 @@ def main(argv=None) -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--settle", type=float, default=0.2)
     ap.add_argument("--no-jax", action="store_true")
+    ap.add_argument("--cells", default="", help="only cells whose name contains this text (e.g. GRU)")
+    ap.add_argument("--ops", default="", help="only operations whose name contains one of these comma-separated "
+                                               "texts (e.g. JVP,top)")
     args = ap.parse_args(argv)
     jax = not args.no_jax
     if jax:
@@ -93,9 +97,14 @@ def main(argv=None) -> None:
     print(f"N = {N}, T = {T}, B = {B} (gradient: B = {B_GRAD}), {N_IN} inputs for the protocol cells; "
           f"best of {args.repeat}, alternating, {args.settle} s pause before each call")
     print(f"{'cell':20s} {'operation':22s} {'nfsntk':>10s} {'JAX':>10s} {'JAX/nfsntk':>10s}")
+    wanted = [w for w in args.ops.split(",") if w]
     for name, cell in _cells(rng).items():
         ours, theirs = _cases(name, cell, rng, jax)
+        if args.cells not in name:
+            continue
         for op_name, call in ours.items():
+            if wanted and not any(w in op_name for w in wanted):
+                continue
             call()
             other = theirs.get(op_name)
             if other is not None:

@@ -312,7 +312,7 @@ class CompiledForm:
         """The jitted function ``name`` of the module, recompiled once if numba's cache for it is corrupt."""
         guarded = self._kernels.get(name)
         if guarded is None:
-            guarded = self._kernels[name] = _GuardedKernel(getattr(self.module, name), self.path)
+            guarded = self._kernels[name] = guarded_kernel(self.module, self.path, name)
         return guarded
 
     def __repr__(self) -> str:
@@ -434,23 +434,40 @@ def compile_form(form: NormalForm) -> CompiledForm:
         if hit is not None:
             return hit
         generated = form_source(form)
-        folder = _usable_cache_dir()
-        name = f"nfsntk_form_{generated.key}"
-        path = folder / f"{name}.py"
-        _verified_file(path, generated.source)
+        module, path = verified_module(f"nfsntk_form_{generated.key}", generated.source)
+        compiled = CompiledForm(form=form, module=module, path=path, homogeneous=module.HOMOGENEOUS)
+        _memo[memo_key] = compiled
+        return compiled
+
+
+def verified_module(name: str, source: str) -> tuple[ModuleType, Path]:
+    """Load ``source`` -- text this package wrote, never user text -- as the module ``name`` from the
+    kernel cache directory, so that numba's ``cache=True`` keeps its machine code beside it.
+
+    The file is written if missing and rewritten (with a :class:`CacheIntegrityWarning`, its numba
+    cache cleared) if it differs from ``source``; the module is executed from ``source`` itself,
+    never from the file or a ``.pyc``, so nothing can change between the check and the use.
+    ``name`` should carry a hash of ``source`` so that a changed text is a new module.
+    """
+    with _lock:
+        path = _usable_cache_dir() / f"{name}.py"
+        _verified_file(path, source)
         module = sys.modules.get(name)
         if module is None:
-            # Executed from the verified text, not imported from the file: the
-            # import system would prefer a matching .pyc, which nobody verified.
+            # executed from the verified text, not imported from the file: the
+            # import system would prefer a matching .pyc, which nobody verified
             module = ModuleType(name)
             module.__file__ = str(path)
-            code = compile(generated.source, str(path), "exec")
+            code = compile(source, str(path), "exec")
             sys.modules[name] = module
             try:
                 exec(code, module.__dict__)  # noqa: S102 - our own generated, verified text
             except BaseException:
                 sys.modules.pop(name, None)
                 raise
-        compiled = CompiledForm(form=form, module=module, path=path, homogeneous=module.HOMOGENEOUS)
-        _memo[memo_key] = compiled
-        return compiled
+        return module, path
+
+
+def guarded_kernel(module: ModuleType, path: Path, name: str) -> "_GuardedKernel":
+    """The jitted function ``name`` of a :func:`verified_module`, recompiled once if numba's cache for it is corrupt."""
+    return _GuardedKernel(getattr(module, name), path)

@@ -179,3 +179,39 @@ def test_cli_reports_an_unusable_cache_in_one_line(tmp_path, monkeypatch, capsys
     assert main(["sweep", "--map", "g*h - h**3 + h**4/977", "--g", "1:1:1", "--T", "2", "--samples", "2"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("nfsntk: error:") and "NFSNTK_CACHE_DIR" in err and "\n" not in err
+
+
+RNN_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys, warnings
+    import numpy as np
+    from numerics.rnn import GRUCell
+    warnings.simplefilter("always")
+    caught = []
+    warnings.showwarning = lambda m, c, *a, **k: caught.append(c.__name__ + ": " + str(m))
+    rng = np.random.default_rng(0)
+    cell = GRUCell.init(4, 2, rng)
+    H = cell.forward(rng.normal(size=(3, 4)), rng.normal(size=(5, 3, 2)))
+    print(json.dumps({"H": H.tolist(), "warnings": caught, "canary": os.path.exists(sys.argv[1])}))
+    """
+)
+
+
+def test_the_rnn_kernels_module_is_verified_like_the_forms(cache, tmp_path):
+    """The GRU's fused kernels live in the same verified cache: an edited module is rewritten, not run."""
+    env = dict(os.environ, NFSNTK_CACHE_DIR=str(cache))
+    canary = tmp_path / "canary"
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", RNN_SCRIPT, str(canary)], env=env, capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    first = run()
+    module = next(cache.glob("nfsntk_rnn_fused_*.py"))
+    good = module.read_text()
+    module.write_text(f"open({str(canary)!r}, 'w').close()\n" + good.replace("0.5 + 0.5", "0.5 + 0.4"))
+    second = run()
+    assert not second["canary"] and second["H"] == first["H"]
+    assert any("did not match" in w for w in second["warnings"]) and module.read_text() == good

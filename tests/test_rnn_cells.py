@@ -357,3 +357,53 @@ def test_sequence_jvp_kernels_equal_the_protocols_step_by_step_jvp(name, monkeyp
     assert np.allclose(cell.jvp(H, X, U), generic, rtol=1e-12, atol=1e-13)
     monkeypatch.setattr(cells, "_direction_chunks", lambda c, H_, d, w: [d[i:i + 2] for i in range(0, len(d), 2)])
     assert np.allclose(cell.jvp(H, X, U), generic, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["tanh+input", "leaky", "gru", "gru autonomous"])
+def test_fused_sequence_paths_equal_the_protocols_generic_loops(name, monkeypatch):
+    """forward, jvp and vjp of the cells that override them (the GRU's fused numba steps, the affine
+    cells' kernels) against the protocol's generic step-by-step loops (``_update`` on jets and
+    ``_update_vjp``), also with the directions split into chunks."""
+    from numerics.rnn import AbstractCell
+    import numerics.rnn._cells as cells
+
+    if name == "gru autonomous":
+        rng = np.random.default_rng(6)
+        cell, X = GRUCell.init(N, 0, rng), None
+        h0 = 0.5 * rng.normal(size=(B, N))
+    else:
+        rng, cell, h0, X = _setup(name, seed=6)
+    H = cell.forward(h0, X, T=T)
+    assert np.allclose(H, AbstractCell.forward(cell, h0, X, T=T), rtol=0, atol=1e-15)
+    U = rng.normal(size=(5, cell.n_params))
+    V = rng.normal(size=(5, T, B, N))
+    generic_j, generic_v = AbstractCell.jvp(cell, H, X, U), AbstractCell.vjp(cell, H, X, V)
+    assert np.allclose(cell.jvp(H, X, U), generic_j, rtol=1e-12, atol=1e-13)
+    assert np.allclose(cell.vjp(H, X, V), generic_v, rtol=1e-12, atol=1e-13)
+    monkeypatch.setattr(cells, "directions_per_pass", lambda *a, **k: 2)
+    assert np.allclose(cell.vjp(H, X, V), generic_v, rtol=1e-12, atol=1e-13)
+
+
+def test_gru_with_saturated_gates_stays_finite_and_exact():
+    """Pre-activations of +-800 (exp(800) overflows): the fused update, written with tanh(a/2) for the
+    sigmoid, against PyTorch's equations evaluated with mpmath."""
+    import mpmath as mp
+
+    rng = np.random.default_rng(8)
+    cell = GRUCell(400 * rng.choice([-1.0, 1.0], size=(9, 2)), 200 * rng.normal(size=(9, 3)), np.zeros(9), np.zeros(9))
+    h0 = rng.uniform(-1, 1, size=(2, 3))
+    X = rng.choice([-2.0, 2.0], size=(3, 2, 2))
+    H = cell.forward(h0, X)
+    p = {k: mp.matrix(v.tolist()) for k, v in cell.params().items()}
+    sig = lambda a: 1 / (1 + mp.exp(-a))  # noqa: E731
+    for b in range(2):
+        h = mp.matrix(h0[b].tolist())
+        for t in range(3):
+            gi = p["weight_ih"] * mp.matrix(X[t, b].tolist())
+            gh = p["weight_hh"] * h
+            new = [(1 - sig(gi[3 + j] + gh[3 + j])) * mp.tanh(gi[6 + j] + sig(gi[j] + gh[j]) * gh[6 + j])
+                   + sig(gi[3 + j] + gh[3 + j]) * h[j] for j in range(3)]
+            h = mp.matrix(new)
+            assert np.allclose(H[t + 1, b], [float(v) for v in new], rtol=0, atol=1e-15)
+    U = rng.normal(size=(2, cell.n_params))
+    assert np.all(np.isfinite(cell.jvp(H, X, U))) and np.all(np.isfinite(cell.vjp(H, X, rng.normal(size=(2, 3, 2, 3)))))

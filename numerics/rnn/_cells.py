@@ -35,6 +35,7 @@ from typing import Mapping
 import numpy as np
 
 from .._inputs import real_array
+from . import _fused
 from ._jet import Jet, coefficient, sigmoid, tanh
 
 __all__ = ["AbstractCell", "ParamCell", "TanhCell", "LeakyCell", "GRUCell"]
@@ -153,12 +154,16 @@ class AbstractCell(abc.ABC):
             raise ValueError(f"inputs must have shape (T, {B}, {self.n_in}), got {X.shape}")
         return X, X.shape[0]
 
-    def forward(self, h0: np.ndarray, X: np.ndarray | None = None, T: int | None = None) -> np.ndarray:
-        """States h_0..h_T, shape (T + 1, B, N), from h0 (B, N) and inputs X (T, B, n_in) (or T alone)."""
+    def _start(self, h0, X, T):
         h0 = real_array(h0, "h0")
         if h0.ndim != 2 or h0.shape[1] != self.N:
             raise ValueError(f"h0 must have shape (B, {self.N}), got {h0.shape}")
         X, T = self._inputs(X, T, h0.shape[0])
+        return h0, X, T
+
+    def forward(self, h0: np.ndarray, X: np.ndarray | None = None, T: int | None = None) -> np.ndarray:
+        """States h_0..h_T, shape (T + 1, B, N), from h0 (B, N) and inputs X (T, B, n_in) (or T alone)."""
+        h0, X, T = self._start(h0, X, T)
         H = np.empty((T + 1,) + h0.shape)
         H[0] = h0
         p = self.params()
@@ -203,11 +208,7 @@ class AbstractCell(abc.ABC):
 
     def vjp(self, H: np.ndarray, X: np.ndarray | None, V: np.ndarray) -> np.ndarray:
         """J^T V: cotangents V (m, T, B, N) on h_1..h_T -> flat parameter gradients (m, P), batch summed."""
-        V = real_array(V, "V")
-        if V.ndim == 3:
-            V = V[None]
-        if V.shape[1:] != H[1:].shape:
-            raise ValueError(f"cotangents must have shape (m,) + {H[1:].shape}, got {V.shape}")
+        V = self._check_cotangents(H, V)
         m, T = V.shape[0], H.shape[0] - 1
         grads = {name: np.zeros((m,) + shape) for name, shape in self.layout().items()}
         lam = np.zeros((m,) + H.shape[1:])
@@ -216,6 +217,18 @@ class AbstractCell(abc.ABC):
             lam, g = self._update_vjp(H[t - 1], None if X is None else X[t - 1], H[t], lam)
             for name, value in g.items():
                 grads[name] += value
+        return self._join_grads(grads)
+
+    def _check_cotangents(self, H, V) -> np.ndarray:
+        V = real_array(V, "V")
+        if V.ndim == 3:
+            V = V[None]
+        if V.shape[1:] != H[1:].shape:
+            raise ValueError(f"cotangents must have shape (m,) + {H[1:].shape}, got {V.shape}")
+        return V
+
+    def _join_grads(self, grads: dict) -> np.ndarray:
+        m = next(iter(grads.values())).shape[0]
         return np.concatenate([grads[name].reshape(m, -1) for name in self.layout()], axis=1)
 
     # ---- one state at a constant input: fixed points, continuation, normal forms --------------
@@ -376,6 +389,9 @@ class TanhCell(ParamCell):
     def jvp(self, H, X, dtheta):
         return _affine_sequence_jvp(self, H, X, dtheta, leak=0.0)
 
+    def vjp(self, H, X, V):
+        return _affine_sequence_vjp(self, H, X, V, leak=0.0)
+
     def _trace_parts(self, H, X, groups):
         K = _affine_kernel(H, X, groups)
         return [] if K is None else [(1.0 - H[1:] ** 2, K)]
@@ -418,6 +434,18 @@ def affine_tangent_recurrence(out: np.ndarray, E: np.ndarray, W: np.ndarray, lea
     return out
 
 
+def _affine_slopes(cell, H, X, leak: float) -> np.ndarray:
+    """E_t = (1 - leak)(1 - tanh^2 a_t), (T, B, N); leak 0: 1 - h_t^2 (no tanh recomputed)."""
+    if not leak:
+        return 1.0 - H[1:] ** 2
+    p = cell.params()
+    T, B, N = H.shape[0] - 1, H.shape[1], H.shape[2]
+    A = (H[:-1].reshape(T * B, N) @ p["W"].T).reshape(T, B, N) + p["b"]
+    if X is not None and "W_in" in p:
+        A += X @ p["W_in"].T
+    return (1.0 - leak) * (1.0 - np.tanh(A) ** 2)
+
+
 def _affine_sequence_jvp(cell, H, X, dtheta, leak: float) -> np.ndarray:
     """J dtheta for h_t = leak h_{t-1} + (1 - leak) tanh(a_t), a_t = W h_{t-1} + W_in x_t + b (leak 0: TanhCell).
 
@@ -430,21 +458,59 @@ def _affine_sequence_jvp(cell, H, X, dtheta, leak: float) -> np.ndarray:
     if len(parts) > 1:
         return np.concatenate([_affine_sequence_jvp(cell, H, X, d, leak) for d in parts])
     p = cell.params()
-    T, B, N = H.shape[0] - 1, H.shape[1], H.shape[2]
     g = cell.split(dtheta)
     out = _drive(H[:-1], g["W"])
     if X is not None and "W_in" in g:
         out += _drive(X, g["W_in"])
     out += g["b"][None, None]
-    if leak:
-        A = (H[:-1].reshape(T * B, N) @ p["W"].T).reshape(T, B, N) + p["b"]
-        if X is not None and "W_in" in p:
-            A += X @ p["W_in"].T
-        E = (1.0 - leak) * (1.0 - np.tanh(A) ** 2)
-    else:
-        E = 1.0 - H[1:] ** 2
-    affine_tangent_recurrence(out, E, p["W"], leak)
+    affine_tangent_recurrence(out, _affine_slopes(cell, H, X, leak), p["W"], leak)
     return np.ascontiguousarray(out.transpose(2, 0, 1, 3))
+
+
+def affine_cotangent_recurrence(V: np.ndarray, E: np.ndarray, W: np.ndarray, leak: float = 0.0) -> np.ndarray:
+    """The adjoints delta_t = dL/da_t, (T, B, m, N), of every step for cotangents V (T, B, m, N) on h_1..h_T:
+    lam_T = V_T, delta_t = E_t lam_t, lam_{t-1} = V_{t-1} + W^T delta_t + leak lam_t (the transpose of
+    :func:`affine_tangent_recurrence`; E_t as there)."""
+    T, B, m, N = V.shape
+    delta = np.empty_like(V)
+    lam = V[T - 1].copy()
+    for t in range(T, 0, -1):
+        np.multiply(lam, E[t - 1][:, None, :], out=delta[t - 1])
+        if t > 1:
+            nxt = (delta[t - 1].reshape(B * m, N) @ W).reshape(B, m, N)
+            if leak:
+                nxt += leak * lam
+            nxt += V[t - 2]
+            lam = nxt
+    return delta
+
+
+def weight_grad(delta: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """sum over steps and batch of delta_t^T u_t: delta (T, B, m, r), U (T, B, n) -> (m, r, n), one product."""
+    T, B, m, r = delta.shape
+    return (delta.reshape(T * B, m * r).T @ U.reshape(T * B, -1)).reshape(m, r, -1)
+
+
+def _tbmn(V: np.ndarray) -> np.ndarray:
+    """Cotangents (m, T, B, N) -> the kernels' layout (T, B, m, N)."""
+    return np.ascontiguousarray(V.transpose(1, 2, 0, 3))
+
+
+def _affine_sequence_vjp(cell, H, X, V, leak: float) -> np.ndarray:
+    """J^T V for h_t = leak h_{t-1} + (1 - leak) tanh(a_t) (the adjoint of :func:`_affine_sequence_jvp`):
+    the adjoints of every step kept, the weight gradients one product each after the loop."""
+    V = cell._check_cotangents(H, V)
+    size = directions_per_pass(H, cell.N, total=2**28, cap=V.shape[0])
+    if V.shape[0] > size:
+        return np.concatenate([_affine_sequence_vjp(cell, H, X, V[i:i + size], leak)
+                               for i in range(0, V.shape[0], size)])
+    p = cell.params()
+    E = _affine_slopes(cell, H, X, leak)
+    delta = affine_cotangent_recurrence(_tbmn(V), E, p["W"], leak)
+    grads = {"W": weight_grad(delta, H[:-1]), "b": delta.sum(axis=(0, 1))}
+    if "W_in" in p:
+        grads["W_in"] = weight_grad(delta, X)
+    return cell._join_grads(grads)
 
 
 def _gram(U: np.ndarray) -> np.ndarray:
@@ -518,6 +584,9 @@ class LeakyCell(TanhCell):
 
     def jvp(self, H, X, dtheta):
         return _affine_sequence_jvp(self, H, X, dtheta, leak=1.0 - self.alpha)
+
+    def vjp(self, H, X, V):
+        return _affine_sequence_vjp(self, H, X, V, leak=1.0 - self.alpha)
 
     def _trace_parts(self, H, X, groups):
         K = _affine_kernel(H, X, groups)
@@ -642,42 +711,127 @@ class GRUCell(ParamCell):
             parts.append((base, Ki))
         return parts
 
+    def _coefficients(self, h, x, c, scratch):
+        """The step tangent above rearranged, at one step (h (B, N), x (B, n_in) or None) into
+        c = (C_r, C_z, C_n, r, z), each (B, N):
+        dh' = C_r (dgi_r + dgh_r) + C_z (dgi_z + dgh_z) + C_n (r dgh_n + dgi_n) + z dh,
+        C_n = (1-z)(1-n^2), C_r = C_n gh_n r(1-r), C_z = (h-n) z(1-z).  Computed step by step inside
+        the sequence loops: for all steps at once the arrays leave the cache (2.5x slower at B = 256)."""
+        return self._fused_gates(h, x, scratch, c)
+
+    def _fused_gates(self, Hprev, xin, hnew, coefficients=None):
+        """The update over any leading shape: the two input products, tanh in numpy, the rest fused
+        (``_fused``); with ``coefficients`` (5, ..., N) also C_r, C_z, C_n, r, z there."""
+        p = self._p
+        Hp = Hprev.reshape(-1, self._N)
+        GH = Hp @ p["weight_hh"].T
+        GH += p["bias_hh"]
+        GI = p["bias_ih"][None] if xin is None else xin.reshape(-1, self._nin) @ p["weight_ih"].T + p["bias_ih"]
+        return self._gates_from(Hp, GH, GI, hnew.reshape(Hp.shape),
+                                None if coefficients is None else coefficients.reshape((5,) + Hp.shape))
+
+    def _gates_from(self, Hp, GH, GI, hnew, c):
+        N = self._N
+        Trz = GH[:, :2 * N] + GI[:, :2 * N]
+        Trz *= 0.5
+        np.tanh(Trz, out=Trz)  # sigmoid(a) = (1 + tanh(a/2)) / 2: no overflow at any a
+        r, z, n = (np.empty_like(Hp) for _ in range(3)) if c is None else (c[3], c[4], np.empty_like(Hp))
+        _fused.kernel("gru_gates_rz")(Trz, GH, GI, r, z, n)
+        np.tanh(n, out=n)
+        dummy = np.empty((1, 1))
+        _fused.kernel("gru_gates_out")(n, GH, Hp, r, z, hnew, c is not None,
+                                       *((dummy,) * 3 if c is None else (c[0], c[1], c[2])))
+        return hnew
+
+    def forward(self, h0, X=None, T=None):
+        # the protocol's forward with the update fused (``_fused.gru_gates``): the input products of
+        # all steps before the loop, per step one product and one pass
+        h0, X, T = self._start(h0, X, T)
+        p, N = self._p, self._N
+        B = h0.shape[0]
+        xin = X if X is not None and self._nin else None
+        GI = (xin.reshape(-1, self._nin) @ p["weight_ih"].T + p["bias_ih"]).reshape(T, B, 3 * N) if xin is not None \
+            else np.broadcast_to(p["bias_ih"], (T, 1, 3 * N))
+        H = np.empty((T + 1, B, N))
+        H[0] = h0
+        GH = np.empty((B, 3 * N))
+        WT = p["weight_hh"].T
+        for t in range(T):
+            np.matmul(H[t], WT, out=GH)
+            GH += p["bias_hh"]
+            self._gates_from(H[t], GH, np.ascontiguousarray(GI[t]), H[t + 1], None)
+        if not np.all(np.isfinite(H)):
+            raise FloatingPointError("the states overflowed (NaN/inf) in the forward pass")
+        return H
+
     def jvp(self, H, X, dtheta):
-        # the step tangent above for all steps: gates and parameter drives of every step computed
-        # before the loop, the recurrence one (B m, N) x (N, 3N) product per step, layout (T, B, m, .)
+        # per step, in the layout (B, m, .): the weight drive dW_hh h_{t-1} and the recurrence
+        # W_hh dh_{t-1} as two products, the rest fused in one pass (``_fused``); each step's
+        # arrays stay in cache (all steps at once, out of cache, was 1.2-1.9x slower)
         dtheta = self._check_directions(dtheta)
         parts = _direction_chunks(self, H, dtheta, 3 * self._N)
         if len(parts) > 1:
             return np.concatenate([self.jvp(H, X, d) for d in parts])
-        N, p = self._N, self._p
-        T, B = H.shape[0] - 1, H.shape[1]
-        m = dtheta.shape[0]
+        N = self._N
+        T, B, m = H.shape[0] - 1, H.shape[1], dtheta.shape[0]
         g = self.split(dtheta)
         xin = X if X is not None and self._nin else None
-        r, z, n, gh = self._gates(H[:-1], xin, p)
-        # per-step coefficients of the tangent, for all steps at once (T, B, 1, N)
-        a_r, a_z, a_n = [c[:, :, None] for c in (r * (1.0 - r), z * (1.0 - z), 1.0 - n**2)]
-        c_n = a_n * gh[:, :, None, 2 * N:]
-        ar_n = a_n * r[:, :, None]
-        k, zz, omz = (H[:-1] - n)[:, :, None], z[:, :, None], (1.0 - z)[:, :, None]
-        # the weight drives of every step as two products; biases and sums per step, where they stay in cache
-        drive_h = _drive(H[:-1], g["weight_hh"])
-        drive_i = _drive(xin, g["weight_ih"]) if xin is not None else None
+        c, scratch = np.empty((5, B, N)), np.empty((B, N))
+        step = _fused.kernel("gru_tangent_step")
+        dWhT = g["weight_hh"].reshape(m * 3 * N, N).T
+        dWiT = g["weight_ih"].reshape(m * 3 * N, -1).T if xin is not None else None
+        bh, bi = np.ascontiguousarray(g["bias_hh"]), np.ascontiguousarray(g["bias_ih"])
+        WT = self._p["weight_hh"].T
         out = np.empty((T, B, m, N))
-        WT = p["weight_hh"].T
+        P, Q = np.empty((B, m, 3 * N)), np.empty((B, m, 3 * N))
+        Pi = np.empty((B, m, 3 * N)) if xin is not None else np.empty((1, 1, 1))
         for t in range(T):
-            sh = drive_h[t] + g["bias_hh"]
+            np.matmul(H[t], dWhT, out=P.reshape(B, m * 3 * N))
             if t:
-                sh += (out[t - 1].reshape(B * m, N) @ WT).reshape(B, m, 3 * N)
-            si = g["bias_ih"] + drive_i[t] if drive_i is not None else g["bias_ih"]
-            dr = a_r[t] * (si[..., :N] + sh[..., :N])
-            dz = a_z[t] * (si[..., N:2 * N] + sh[..., N:2 * N])
-            dh = out[t]
-            np.multiply(a_n[t], si[..., 2 * N:], out=dh)
-            dh += c_n[t] * dr
-            dh += ar_n[t] * sh[..., 2 * N:]
-            dh *= omz[t]
-            dh += k[t] * dz
-            if t:
-                dh += zz[t] * out[t - 1]
+                np.matmul(out[t - 1].reshape(B * m, N), WT, out=Q.reshape(B * m, 3 * N))
+            if xin is not None:
+                np.matmul(xin[t], dWiT, out=Pi.reshape(B, m * 3 * N))
+            self._coefficients(H[t], None if xin is None else xin[t], c, scratch)
+            step(P, Q, bh, Pi, bi, xin is not None, t > 0, *c, out[t - 1] if t else out[t], out[t])
         return np.ascontiguousarray(out.transpose(2, 0, 1, 3))
+
+    def vjp(self, H, X, V):
+        # the transpose of jvp: lam_t = dL/dh_t, pre-activation adjoints Gh_t = lam_t [C_r, C_z, C_n r]
+        # (hidden side) and, for the input side, C_n lam_t in the n block; lam_{t-1} = V_{t-1} +
+        # W_hh^T Gh_t + z_t lam_t.  Per step one product and one fused pass; the weight gradients
+        # one product each after the loop
+        V = self._check_cotangents(H, V)
+        N = self._N
+        size = directions_per_pass(H, 3 * N, total=2**28, cap=V.shape[0])
+        if V.shape[0] > size:
+            return np.concatenate([self.vjp(H, X, V[i:i + size]) for i in range(0, V.shape[0], size)])
+        T, B, m = H.shape[0] - 1, H.shape[1], V.shape[0]
+        xin = X if X is not None and self._nin else None
+        c, c_next, scratch = np.empty((5, B, N)), np.empty((5, B, N)), np.empty((B, N))
+        step = _fused.kernel("gru_adjoint_step")
+        Vt = _tbmn(V)
+        Gh = np.empty((T, B, m, 3 * N))
+        Gin = np.empty((T, B, m, N))
+        lam, nxt = np.empty((B, m, N)), np.empty((B, m, N))
+        back = np.zeros((B, m, N))
+        W = self._p["weight_hh"]
+        for t in range(T - 1, -1, -1):
+            if t < T - 1:
+                np.matmul(Gh[t + 1].reshape(B * m, 3 * N), W, out=back.reshape(B * m, N))
+            self._coefficients(H[t], None if xin is None else xin[t], c, scratch)
+            # z of step t + 1 carries lam_{t+1} back (c_next: the previous iteration's coefficients)
+            step(back, c_next[4] if t < T - 1 else c[4], lam, Vt[t], t == T - 1, c[0], c[1], c[2], c[3],
+                 nxt, Gh[t], Gin[t])
+            lam, nxt = nxt, lam
+            c, c_next = c_next, c
+        grads = {"weight_hh": weight_grad(Gh, H[:-1]), "bias_hh": Gh.sum(axis=(0, 1))}
+        gi = Gh.sum(axis=(0, 1))
+        gi[:, 2 * N:] = Gin.sum(axis=(0, 1))
+        grads["bias_ih"] = gi
+        if xin is not None:
+            wi = weight_grad(Gh, xin)
+            wi[:, 2 * N:] = weight_grad(Gin, xin)
+            grads["weight_ih"] = wi
+        else:
+            grads["weight_ih"] = np.zeros((m,) + self.layout()["weight_ih"])
+        return self._join_grads(grads)

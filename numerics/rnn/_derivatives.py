@@ -18,7 +18,7 @@ import numpy as np
 
 from .._inputs import real_array
 
-from ._cells import affine_tangent_recurrence, directions_per_pass
+from ._cells import affine_cotangent_recurrence, affine_tangent_recurrence, directions_per_pass, weight_grad
 from ._model import RNN
 
 
@@ -54,16 +54,8 @@ def cotangents_tbmn(net: RNN, H: np.ndarray, V: np.ndarray) -> tuple[np.ndarray,
     The adjoints delta_t of every step are kept, so grad_W = sum_t delta_t^T h_{t-1} is one
     (m N, T B) x (T B, N) product after the loop instead of T products with inner size B.
     """
-    T, B, m, N = V.shape
-    delta = np.empty_like(V)
-    lam = V[T - 1].copy()
-    for t in range(T, 0, -1):
-        np.multiply(lam, (1.0 - H[t] ** 2)[:, None, :], out=delta[t - 1])
-        if t > 1:
-            lam = (delta[t - 1].reshape(B * m, N) @ net.W).reshape(B, m, N)
-            lam += V[t - 2]
-    gW = (delta.reshape(T * B, m * N).T @ H[:-1].reshape(T * B, N)).reshape(m, N, N)
-    return gW, delta.sum(axis=(0, 1))
+    delta = affine_cotangent_recurrence(V, 1.0 - H[1:] ** 2, net.W)
+    return weight_grad(delta, H[:-1]), delta.sum(axis=(0, 1))
 
 
 def jvp(net: RNN, H: np.ndarray, dW: np.ndarray, db: np.ndarray) -> np.ndarray:
