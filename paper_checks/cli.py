@@ -325,8 +325,7 @@ def _train_cell(args: argparse.Namespace) -> None:
     """Any cell on any task: Adam by BPTT, checkpoints as PyTorch-named .npz (what `nfsntk track` reads)."""
     import numpy as np
 
-    from numerics.rnn import (FlipFlop, GRUCell, LeakyCell, Model, StudentTeacher, TanhCell, build_teacher, fit,
-                              to_state_dict)
+    from numerics.rnn import FlipFlop, ModelSpec, StudentTeacher, build_teacher, fit, to_state_dict
 
     from ._verdict import output_dir
 
@@ -334,17 +333,9 @@ def _train_cell(args: argparse.Namespace) -> None:
         raise ValueError("the paper's rnn has no inputs; the flip-flop needs --model tanh, leaky or gru")
     if args.task == "student-teacher" and args.model == "gru" and args.N < 3:
         raise ValueError("the student-teacher task needs --N >= 3")
-    rng = np.random.default_rng(args.seed)
     task = FlipFlop(T=args.T) if args.task == "flipflop" else StudentTeacher(build_teacher(args.N, args.seed).net, T=args.T)
-    n_in, N = task.n_in, args.N
-    if args.model == "gru":
-        cell = GRUCell.init(N, n_in, rng)
-    else:
-        k = 1.0 / np.sqrt(N)
-        W, b = rng.uniform(-k, k, (N, N)), rng.uniform(-k, k, N)
-        W_in = rng.uniform(-k, k, (N, n_in)) if n_in else None
-        cell = LeakyCell(W, b, W_in, alpha=0.2) if args.model == "leaky" else TanhCell(W, b, W_in)
-    model = Model(cell, rng.uniform(-1 / np.sqrt(N), 1 / np.sqrt(N), (task.n_out, N)))
+    N = args.N
+    model = ModelSpec(args.model, N, task.n_in, task.n_out)(args.seed)
     lr = 1e-2 if args.lr is None else args.lr
     trained, rec = fit(model, task, steps=args.steps, lr=lr, batch=args.B, seed=args.seed + 1,
                        every=args.record_every)

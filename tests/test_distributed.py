@@ -149,3 +149,13 @@ def test_seed_runs_check_their_input(tmp_path):
     table = run_seeds(TrainConfig(**SMALL), [2])
     text = table.to_csv(tmp_path / "runs.csv").read_text().splitlines()
     assert text[0].startswith("seed,config,optimizer") and text[1].startswith("2,paper,sgd")
+
+
+def test_fit_seeds_of_any_model_on_the_cluster_equal_the_local_ones(client):
+    from numerics.rnn import FlipFlop, ModelSpec, fit_seeds
+
+    kw = dict(steps=15, lr=0.05, batch=8, every=5)
+    here = fit_seeds(ModelSpec("leaky", 5, 2, 2), FlipFlop(bits=2, T=8), [0, 2], **kw)
+    there = fit_seeds(ModelSpec("leaky", 5, 2, 2), FlipFlop(bits=2, T=8), [0, 2], client=client, **kw)
+    for a, b in zip(here.rows, there.rows):
+        assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}

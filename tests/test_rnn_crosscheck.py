@@ -176,3 +176,50 @@ def test_the_cross_check_runs_on_any_cell(kind):
         restricted_sntk(cell, None, T, np.zeros(3), np.linspace(-1, 1, 3), params=groups, h0=h0, X=X)
     with pytest.raises(ValueError, match="x0 .* is the paper network's"):
         critical_direction(cell, np.zeros((B, 2)), T, h0=h0, X=X)
+
+
+# ---- the normal-form chain on any cell (issue 18) ------------------------------------------------
+
+def test_planted_pitchfork_in_a_gru_is_predicted_from_its_own_cell():
+    """GRU with W_hn = diag(2 + s, .5, .3), all else 0: at the origin r = z = 1/2, so the multiplier
+    along e_0 is g(s) = 1/2 + (2 + s)/4 in closed form (+1 at s = 0, a pitchfork: the map is odd)."""
+    from numerics.rnn import GRUCell
+
+    Whh = np.zeros((9, 3))
+    Whh[6:] = np.diag([2.0, 0.5, 0.3])
+    cell = GRUCell(np.zeros((9, 1)), Whh, np.zeros(9), np.zeros(9))
+    v = np.zeros(27)
+    v[6 * 3 + 0] = 1.0  # weight_hh[6, 0] in the group's flat order
+    h0 = np.random.default_rng(36).uniform(-0.05, 0.05, (48, 3))
+    s = np.linspace(-0.6, 0.6, 41)
+    pred = normal_form_prediction(cell, None, 50, v, s, np.zeros(3), params=("weight_hh",), h0=h0, x=np.zeros(1))
+    np.testing.assert_allclose(pred.parameter, 0.5 + (2 + s) / 4, atol=1e-9)
+    # h' = h/2 + tanh(w h / 2)/2 = h - h^3/6 + ... along e_0 at s = 0: b = -1/6, p = +-e_0
+    assert pred.cubic == pytest.approx(-1 / 6, rel=1e-8)
+    np.testing.assert_allclose(np.abs(pred.y0), np.sqrt(1 / 6) * np.abs(h0[:, 0]), rtol=1e-9)
+    observed = restricted_sntk(cell, None, 50, v, s, params=("weight_hh",), h0=h0, X=np.zeros((50, 48, 1))).fd
+    matched, null = pred.compare(observed), pred.compare(observed, "linear")
+    assert matched["pearson_r"] > 0.97 and null["pearson_r"] < matched["pearson_r"] - 0.3
+
+
+def test_planted_cusp_window_in_a_leaky_rnn_in_closed_form():
+    """The planted cusp as a leaky cell: its fixed points are those of x = tanh(w x + b_0), the folds
+    where w (1 - x^2) = 1 as for the tanh network, the saddle's peak multiplier 1 - alpha + alpha w."""
+    from numerics.rnn import LeakyCell
+
+    w, alpha = 1.2, 0.4
+    net, _ = planted_cusp(w)
+    cell = LeakyCell(net.W, net.b, alpha=alpha)
+    v = np.zeros(20)
+    v[16] = 1.0  # b_0
+    win = cusp_window(cell, v, (-0.5, 0.5))
+    xf = np.sqrt(1 - 1 / w)
+    bf = np.arctanh(xf) - w * xf
+    np.testing.assert_allclose(win.folds, (-abs(bf), abs(bf)), atol=1e-9)
+    assert win.g0 == pytest.approx(1 - alpha + alpha * w, abs=1e-9) and win.centre == pytest.approx(0.0, abs=1e-6)
+    h0 = np.random.default_rng(37).uniform(-0.5, 0.5, (256, 4))
+    pred, _ = imperfect_pitchfork_prediction(cell, None, 25, v, h0=h0, window=win)
+    observed = restricted_sntk(cell, None, 25, v, pred.s, h0=h0).fd
+    assert pred.compare(observed)["pearson_r"] > pred.compare(observed, "linear")["pearson_r"]
+    with pytest.raises(ValueError, match="h0"):
+        imperfect_pitchfork_prediction(cell, None, 25, v, window=win)

@@ -100,3 +100,83 @@ def test_gauss_newton_spectrum_is_the_top_of_the_dense_matrix():
     np.testing.assert_allclose(gauss_newton_spectrum(net, x0, T, k=4), ev[:4], rtol=1e-7)
     with pytest.raises(ValueError, match="k must be a positive integer"):
         gauss_newton_spectrum(net, x0, T, k=0)
+
+
+# ---- any model with a readout (issue 18) ---------------------------------------------------------
+
+def _model_and_batch(kind):
+    from numerics.rnn import GRUCell, LeakyCell, Model
+    from numerics.rnn._tasks import Batch
+
+    rng = np.random.default_rng(7)
+    N, n_in, n_out, T, B = 4, 2, 3, 5, 3
+    cell = (GRUCell.init(N, n_in, rng) if kind == "gru"
+            else LeakyCell(rng.normal(size=(N, N)), rng.normal(size=N), rng.normal(size=(N, n_in)), alpha=0.4))
+    model = Model(cell, rng.normal(size=(n_out, N)), rng.normal(size=n_out))
+    batch = Batch(0.5 * rng.normal(size=(B, N)), rng.normal(size=(T, B, n_in)), rng.normal(size=(T, B, n_out)))
+    return model, batch
+
+
+def _outputs_at(model, batch, x):
+    from numerics.rnn import Model
+
+    P, C = model.cell.n_params, model.weight
+    m = Model(model.cell.with_flat(x[:P]), x[P:P + C.size].reshape(C.shape), x[P + C.size:])
+    return m.outputs(m.cell.forward(batch.h0, batch.X, T=batch.Y.shape[0]))
+
+
+@pytest.mark.parametrize("kind", ["gru", "leaky"])
+def test_model_fisher_is_the_gauss_newton_matrix_of_the_readout_mse(kind):
+    """(2 / M) J_y^T J_y with J_y from central differences of the outputs in every parameter
+    (cell and readout), formed densely."""
+    from numerics.rnn import model_fisher
+
+    model, batch = _model_and_batch(kind)
+    op, scale = model_fisher(model, batch)
+    x = np.concatenate([model.cell.flat(), model.weight.ravel(), model.bias])
+    assert op.n_params == x.size
+    eps = 1e-6
+    J = np.stack([(_outputs_at(model, batch, x + eps * e) - _outputs_at(model, batch, x - eps * e)).ravel() / (2 * eps)
+                  for e in np.eye(x.size)], axis=1)
+    dense = 2.0 / batch.Y.size * J.T @ J
+    got = scale * op.fisher_matvec(np.eye(x.size))
+    np.testing.assert_allclose(got, dense, rtol=1e-6, atol=1e-8 * np.abs(dense).max())
+
+
+def test_natural_step_on_a_model_is_damped_newton_on_its_top_mode():
+    from numerics.rnn import model_fisher
+
+    model, batch = _model_and_batch("gru")
+    op, scale = model_fisher(model, batch)
+    G = scale * op.fisher_matvec(np.eye(op.n_params))
+    ev, V = np.linalg.eigh(0.5 * (G + G.T))
+    U = V[:, ::-1][:, :2]
+    lr, delta = 0.05, 2.0
+    grad = np.random.default_rng(9).normal(size=op.n_params)
+    expected = -(U @ np.linalg.solve(U.T @ G @ U + delta * np.eye(2), U.T @ grad) + lr * (grad - U @ (U.T @ grad)))
+    ng = LowRankNaturalGradient(rank=2, iters=1, damping=delta, refresh=1000, rng=0)
+    for _ in range(200):
+        ng.refresh_subspace(op, scale)
+    np.testing.assert_allclose(ng.eigenvalues, ev[::-1][:2], rtol=1e-9)
+    got = ng.step_with(lambda: (op, scale), grad, lr)
+    np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-12)
+
+
+def test_fit_with_the_natural_gradient_on_a_gru():
+    from numerics.rnn import FlipFlop, GRUCell, Model, fit
+
+    def model():
+        rng = np.random.default_rng(3)
+        return Model(GRUCell.init(6, 2, rng), rng.uniform(-0.3, 0.3, (2, 6)))
+
+    task = FlipFlop(bits=2, T=12)
+    kw = dict(steps=25, lr=0.05, batch=16, seed=4, every=25)
+    _, sgd = fit(model(), task, optimizer="sgd", **kw)
+    _, nat = fit(model(), task, optimizer="natural", natural=LowRankNaturalGradient(rank=2, refresh=5), **kw)
+    _, again = fit(model(), task, optimizer="natural", natural=LowRankNaturalGradient(rank=2, refresh=5), **kw)
+    np.testing.assert_array_equal(nat.thetas[-1], again.thetas[-1])
+    assert nat.loss[0] == sgd.loss[0]  # same batches
+    assert not np.allclose(nat.thetas[-1], sgd.thetas[-1])
+    assert np.mean(nat.loss[-5:]) < nat.loss[0]
+    with pytest.raises(ValueError, match="optimizer='natural'"):
+        fit(model(), task, optimizer="adam", natural=LowRankNaturalGradient(), **kw)

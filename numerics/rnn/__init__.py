@@ -26,11 +26,11 @@ from ._tracking import FixedPointTracks, LocatedBifurcation, classify, track_fix
 from ._crosscheck import (CriticalDirection, CuspWindow, Decomposition, NormalFormPrediction, RestrictedSntk, along,
                           critical_direction, cusp_window, decompose, fd_step_study, imperfect_pitchfork_prediction,
                           normal_form_prediction, restricted_sntk)
-from ._natural import LowRankNaturalGradient, gauss_newton_spectrum
+from ._natural import LowRankNaturalGradient, ModelFisher, gauss_newton_spectrum, model_fisher
 from ._curves import LossDrop, loss_drops, loss_roughness, median_filter
-from ._seeds import SeedRuns, run_seeds, summarize
+from ._seeds import SeedRuns, fit_seeds, fit_summary, run_seeds, summarize
 from ._cells import AbstractCell, GRUCell, LeakyCell, ParamCell, TanhCell
-from ._tasks import Batch, FitRecord, FlipFlop, Model, StudentTeacher, fit
+from ._tasks import Batch, FitRecord, FlipFlop, Model, ModelSpec, StudentTeacher, fit
 from ._weights import from_state_dict, load_checkpoints, load_npz, to_state_dict
 from ._eigen import EigenNotConverged, EigenResult, block_top_eigenpairs
 from ._fixed_points import newton_batch
@@ -48,10 +48,10 @@ __all__ = [
     "track_fixed_points", "FixedPointTracks", "LocatedBifurcation", "classify",
     "critical_direction", "CriticalDirection", "decompose", "Decomposition", "along", "restricted_sntk",
     "RestrictedSntk", "fd_step_study", "normal_form_prediction", "NormalFormPrediction",
-    "cusp_window", "CuspWindow", "imperfect_pitchfork_prediction", "LowRankNaturalGradient",
+    "cusp_window", "CuspWindow", "imperfect_pitchfork_prediction", "LowRankNaturalGradient", "ModelFisher", "model_fisher",
     "gauss_newton_spectrum", "loss_roughness", "loss_drops", "LossDrop", "median_filter",
-    "run_seeds", "SeedRuns", "summarize",
+    "run_seeds", "SeedRuns", "summarize", "fit_seeds", "fit_summary",
     "AbstractCell", "ParamCell", "TanhCell", "LeakyCell", "GRUCell",
-    "Model", "FlipFlop", "StudentTeacher", "Batch", "FitRecord", "fit",
+    "Model", "ModelSpec", "FlipFlop", "StudentTeacher", "Batch", "FitRecord", "fit",
     "from_state_dict", "to_state_dict", "load_npz", "load_checkpoints",
 ]

@@ -281,7 +281,7 @@ def _real_nearest(m: np.ndarray, target: float, where: int) -> float:
     return float(real[np.argmin(np.abs(real - target))])
 
 
-def _track_multiplier(nets: list[RNN], h_star: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+def _track_multiplier(nets: list, h_star: np.ndarray, start: int, x=None) -> tuple[np.ndarray, np.ndarray]:
     """Fixed point and the real multiplier nearest +1 at ``start``, followed by nearest neighbour."""
     n = len(nets)
     H = np.empty((n, h_star.size))
@@ -289,30 +289,44 @@ def _track_multiplier(nets: list[RNN], h_star: np.ndarray, start: int) -> tuple[
     for order in (range(start, n), range(start, -1, -1)):
         h, previous = h_star.copy(), None
         for i in order:
-            h, res = _newton(nets[i], h, 60, 1e-12)
+            h, res = _newton(nets[i], h, 60, 1e-12, x)
             if res > 1e-9:
                 raise RuntimeError(f"the tracked fixed point is lost at grid point {i}; use a narrower s-range")
-            previous = _real_nearest(multipliers(nets[i], h), 1.0 if previous is None else previous, i)
+            previous = _real_nearest(multipliers(nets[i], h, x), 1.0 if previous is None else previous, i)
             H[i], mu[i] = h, previous
     return H, mu
 
 
-def _attractor_multipliers(nets: list[RNN], settle: int = 500) -> np.ndarray:
+def _attractor_multipliers(nets: list, settle: int = 500, x=None) -> np.ndarray:
     """Real multiplier nearest 1 of the attractor reached from the previous one (a fold hands over)."""
     h = np.zeros(nets[0].N)
     out = np.empty(len(nets))
     for i, n in enumerate(nets):
         for _ in range(settle):
-            h = np.tanh(n.W @ h + n.b)
-        h, res = _newton(n, h, 60, 1e-12)
+            h = n.map1(h, x)
+        h, res = _newton(n, h, 60, 1e-12, x)
         if res > 1e-9:
             raise RuntimeError(f"no fixed-point attractor at grid point {i} (the orbit does not settle)")
-        out[i] = _real_nearest(multipliers(n, h), 1.0, i)
+        out[i] = _real_nearest(multipliers(n, h, x), 1.0, i)
     return out
 
 
-def normal_form_prediction(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, s: np.ndarray, h_star: np.ndarray,
-                           params: str = "Wb") -> NormalFormPrediction:
+def _initial_states(net, x0, h0) -> np.ndarray:
+    """The batch's initial states: the paper's read-in embed(x0) or any cell's h0 (B, N)."""
+    if h0 is not None:
+        if x0 is not None:
+            raise ValueError("pass either x0 (the paper's read-in plane) or h0 (initial states), not both")
+        h0 = real_array(h0, "h0")
+        if h0.ndim != 2 or h0.shape[1] != net.N:
+            raise ValueError(f"h0 must have shape (B, {net.N}), got {h0.shape}")
+        return h0
+    if x0 is None or not isinstance(net, RNN):
+        raise ValueError("pass the initial states h0=(B, N) (x0, the read-in plane, exists for the paper's RNN only)")
+    return embed(x0, net.N)
+
+
+def normal_form_prediction(net, x0: np.ndarray | None, T: int, v: np.ndarray, s: np.ndarray, h_star: np.ndarray,
+                           params=None, *, h0: np.ndarray | None = None, x=None) -> NormalFormPrediction:
     r"""Predict ||J(theta* + s v) v||^2 from the pitchfork normal form, with no free shape parameter.
 
     1. the fixed point h*(s) is followed along the line and its real multiplier
@@ -327,20 +341,24 @@ def normal_form_prediction(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, s: n
     4. the chain rule d h / d s ~ q (d y / d g)(d g / d s) / sqrt|b| gives the curve
        up to one overall amplitude (the projection of q onto the observed neurons).
 
+    The paper's network: ``(net, x0, T, v, s, h_star)`` with params "Wb"/"W"; any cell:
+    ``(cell, None, T, v, s, h_star, h0=..., x=...)`` -- autonomous at the constant input ``x``
+    (default 0), params "all" or group names as in :func:`critical_direction`.
+
     Paper, sec. 2 (fig. 1E vs 2B) and app. A.1.
     """
-    check_param_scope(params)
+    states = _initial_states(net, x0, h0)
     s = np.asarray(s, dtype=np.float64)
     if s.ndim != 1 or s.size < 3 or not np.all(np.diff(s) > 0):
         raise ValueError("s must be an increasing 1-D grid of >= 3 points")
     start = int(np.argmin(np.abs(s)))
     nets = [along(net, v, si, params) for si in s]
-    H, g = _track_multiplier(nets, np.asarray(h_star, dtype=np.float64), start)
-    coef = critical_coefficients(nets[start], H[start], +1)
+    H, g = _track_multiplier(nets, np.asarray(h_star, dtype=np.float64), start, x)
+    coef = critical_coefficients(nets[start], H[start], +1, x=x)
     b = coef.values["b"]
     if not (np.isfinite(b) and b != 0):
         raise ValueError(f"the cubic coefficient at the critical point is {b}; no pitchfork scale to reduce to")
-    y0 = np.sqrt(abs(b)) * (embed(x0, net.N) - H[start]) @ coef.p
+    y0 = np.sqrt(abs(b)) * (states - H[start]) @ coef.p
     dg = np.gradient(g, s)
     curves = {}
     for name, form in (("predicted", nf.pitchfork()), ("linear", nf.stability_flip())):
@@ -405,19 +423,20 @@ class CuspWindow:
         return self.scale * (np.asarray(h) - self.h_centre) @ self.coefficients.p
 
 
-def _unstable_real(net: RNN, h: np.ndarray) -> float:
-    real = real_multipliers(multipliers(net, h))
+def _unstable_real(net, h: np.ndarray, x=None) -> float:
+    real = real_multipliers(multipliers(net, h, x))
     return float(real.max()) if real.size else -np.inf
 
 
-def cusp_window(net: RNN, v: np.ndarray, s_range: tuple[float, float] = (-0.5, 0.5), params: str = "Wb",
-                seeds: int = 20, rng: SeedLike = 0) -> CuspWindow:
+def cusp_window(net, v: np.ndarray, s_range: tuple[float, float] = (-0.5, 0.5), params=None,
+                seeds: int = 20, rng: SeedLike = 0, *, x=None) -> CuspWindow:
     """Locate the S-shaped branch (imperfect pitchfork) along theta* + s v and its normal-form map.
 
     Every fixed point at s = s_range[0] is continued along the line (pseudo-arclength,
     ``continue_branch``); the two consecutive folds of one branch nearest s = 0 bound
     the window, the branch between them is the saddle, and its multiplier peak
     (refined by a bounded scalar search, Newton at each s) gives ``g0`` and ``centre``.
+    Any cell at the constant input ``x`` (default 0); params as in :func:`along`.
     See :class:`CuspWindow`; paper, sec. 3 and app. A.1.
 
     Raises
@@ -426,15 +445,14 @@ def cusp_window(net: RNN, v: np.ndarray, s_range: tuple[float, float] = (-0.5, 0
         If no branch turns twice in ``s_range`` (no imperfect pitchfork is crossed):
         widen the range, or use :func:`normal_form_prediction` for an exact pitchfork.
     """
-    check_param_scope(params)
-    lo, hi = (float(x) for x in s_range)
+    lo, hi = (float(e) for e in s_range)
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < 0 < hi):
         raise ValueError(f"s_range must be finite with s_range[0] < 0 < s_range[1], got {s_range}")
-    chord = Chord(along(net, v, lo, params), along(net, v, hi, params))
+    chord = Chord(along(net, v, lo, params), along(net, v, hi, params), x)
     to_s = lambda alpha: lo + alpha * (hi - lo)
     windows = []
     ends = []
-    for fp in find_fixed_points(chord.network(0.0), seeds=seeds, rng=rng):
+    for fp in find_fixed_points(chord.network(0.0), seeds=seeds, rng=rng, x=x):
         br = continue_branch(chord, fp.h, 0.0, +1)
         if br.end == "alpha=1":
             ends.append(br.last.h)
@@ -449,29 +467,29 @@ def cusp_window(net: RNN, v: np.ndarray, s_range: tuple[float, float] = (-0.5, 0
     middle = br.points[f1.after + 1:f2.after + 1]
     if not middle:
         raise ValueError("the S-shaped branch has no sampled point between its folds; narrow s_range")
-    mus = [_unstable_real(chord.network(p.alpha), p.h) for p in middle]
+    mus = [_unstable_real(chord.network(p.alpha), p.h, x) for p in middle]
     k = int(np.argmax(mus))
     a_lo = min(f1.point.alpha, f2.point.alpha)
     a_hi = max(f1.point.alpha, f2.point.alpha)
     state = {"h": middle[k].h}
 
     def negative_mu(alpha: float) -> float:
-        h, res = _newton(chord.network(alpha), state["h"], 60, 1e-12)
+        h, res = _newton(chord.network(alpha), state["h"], 60, 1e-12, x)
         if res > 1e-9:
             return np.inf
         state["h"] = h
-        return -_unstable_real(chord.network(alpha), h)
+        return -_unstable_real(chord.network(alpha), h, x)
 
     best = minimize_scalar(negative_mu, bounds=(a_lo, a_hi), method="bounded",
                            options={"xatol": 1e-10 * max(1.0, a_hi - a_lo)})
     # the search may end on a worse point than the best sample (Newton lost the branch there)
     alpha_c, start = (float(best.x), state["h"]) if best.fun <= -mus[k] else (middle[k].alpha, middle[k].h)
-    h_c, _ = _newton(chord.network(alpha_c), start, 60, 1e-12)
-    g0 = _unstable_real(chord.network(alpha_c), h_c)
+    h_c, _ = _newton(chord.network(alpha_c), start, 60, 1e-12, x)
+    g0 = _unstable_real(chord.network(alpha_c), h_c, x)
     if not g0 > 1:
         raise ValueError(f"the middle branch's largest real multiplier is {g0:.4g} <= 1: not a saddle between "
                          "two folds, so not an imperfect pitchfork")
-    coef = critical_coefficients(chord.network(alpha_c), h_c, +1, near=g0)
+    coef = critical_coefficients(chord.network(alpha_c), h_c, +1, near=g0, x=x)
     folds_sorted = sorted([(to_s(f.point.alpha), f.point.h) for f in (f1, f2)], key=lambda x: x[0])
     # eps > 0 puts the lone attractor beyond the window on the y > 0 side
     y_end = np.array([(h - h_c) @ coef.p for h in ends])
@@ -481,9 +499,10 @@ def cusp_window(net: RNN, v: np.ndarray, s_range: tuple[float, float] = (-0.5, 0
                       h_centre=h_c, coefficients=coef, orientation=1 if outer > 0 else -1)
 
 
-def imperfect_pitchfork_prediction(net: RNN, x0: np.ndarray, T: int, v: np.ndarray, s: np.ndarray | None = None,
-                                   params: str = "Wb", window: CuspWindow | None = None,
-                                   seeds: int = 20, rng: SeedLike = 0) -> tuple[NormalFormPrediction, CuspWindow]:
+def imperfect_pitchfork_prediction(net, x0: np.ndarray | None, T: int, v: np.ndarray, s: np.ndarray | None = None,
+                                   params=None, window: CuspWindow | None = None,
+                                   seeds: int = 20, rng: SeedLike = 0, *, h0: np.ndarray | None = None,
+                                   x=None) -> tuple[NormalFormPrediction, CuspWindow]:
     r"""Predict ||J(theta* + s v) v||^2 from the imperfect pitchfork y' = g0 y - y^3 + eps(s).
 
     The line crosses the cusp's bistable wedge along its imperfection: g stays
@@ -497,12 +516,14 @@ def imperfect_pitchfork_prediction(net: RNN, x0: np.ndarray, T: int, v: np.ndarr
     ``s=None`` takes 121 points over centre +- 6 window widths (the cubic map is
     a faithful unfolding only near the window; far out its fixed point flips and
     escapes).  The null is the stability flip at the tracked attractor's
-    multiplier, as in :func:`normal_form_prediction`.
+    multiplier, as in :func:`normal_form_prediction`.  Any cell with ``h0=`` and the constant
+    input ``x``, as there.
 
     Returns the prediction and the window.  Paper, sec. 2 (fig. 1E) and sec. 3.
     """
+    states = _initial_states(net, x0, h0)
     if window is None:
-        window = cusp_window(net, v, params=params, seeds=seeds, rng=rng)
+        window = cusp_window(net, v, params=params, seeds=seeds, rng=rng, x=x)
     width = window.folds[1] - window.folds[0]
     if s is None:
         s = window.centre + np.linspace(-6, 6, 121) * width
@@ -513,7 +534,7 @@ def imperfect_pitchfork_prediction(net: RNN, x0: np.ndarray, T: int, v: np.ndarr
     # g0 to 1e-9 relative: the compiled form is cached per value, far below the cubic truncation error
     form = nf.NormalForm("g0*y - y**3 + e", state="y", param="e", constants={"g0": float(f"{window.g0:.10g}")},
                          name="imperfect pitchfork along its imperfection")
-    y0 = window.reduce(embed(x0, net.N))
+    y0 = window.reduce(states)
     order = np.argsort(eps)
     result = sweep(form, eps[order], T, y0, progress=False)
     if np.any(result.escaped):
@@ -522,7 +543,7 @@ def imperfect_pitchfork_prediction(net: RNN, x0: np.ndarray, T: int, v: np.ndarr
                          "cubic unfolding does not reach that far from the window; narrow the s-grid")
     predicted = np.empty(s.size)
     predicted[order] = window.kappa**2 * result.norm
-    mu = _attractor_multipliers([along(net, v, si, params) for si in s])
+    mu = _attractor_multipliers([along(net, v, si, params) for si in s], x=x)
     linear = window.kappa**2 * sweep(nf.stability_flip(), mu, T, y0, progress=False).norm
     return (NormalFormPrediction(s, eps, y0, float(window.coefficients.values["b"]), predicted, linear,
                                  "imperfect pitchfork", "eps"), window)

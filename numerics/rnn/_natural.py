@@ -113,13 +113,19 @@ class LowRankNaturalGradient:
         return fisher_operator(net, x0, T, neurons=self.neurons, params=self.params)
 
     def update_subspace(self, net: RNN, x0: np.ndarray, T: int) -> None:
-        """``iters`` steps of subspace iteration from the current U.
+        """``iters`` steps of subspace iteration from the current U on the paper network's Fisher."""
+        op, scale = self.fisher(net, x0, T)
+        self.refresh_subspace(op, scale)
 
+    def refresh_subspace(self, op, scale: float = 1.0) -> None:
+        """``iters`` steps of subspace iteration from the current U on any Fisher ``scale * op``.
+
+        ``op`` offers ``n_params`` and ``fisher_matvec(V)`` (rows of V (m, n_params) -> rows of
+        J^T J V): an :class:`SntkOperator`, or :class:`ModelFisher` for a model with a readout.
         Each product Z = F U serves twice: U^T Z gives the Rayleigh-Ritz values and
         rotation of U, and the next U = qr(Z rot), so a refresh costs exactly
         ``iters`` rank-k Fisher products (the eigenvalues lag the subspace by one).
         """
-        op, scale = self.fisher(net, x0, T)
         if self.rank >= op.n_params:
             raise ValueError(f"rank must be below the number of parameters ({op.n_params}), got {self.rank}")
         U = self.U if self.U is not None else np.linalg.qr(self._gen.normal(size=(op.n_params, self.rank)))[0]
@@ -132,14 +138,73 @@ class LowRankNaturalGradient:
 
     def step(self, net: RNN, x0: np.ndarray, T: int, grad: np.ndarray, lr: float) -> np.ndarray:
         """The parameter change -[U (Lambda + delta)^-1 U^T + lr (I - U U^T)] grad (refreshing U when due)."""
+        return self._step(lambda: self.update_subspace(net, x0, T), grad, lr)
+
+    def step_with(self, fisher, grad: np.ndarray, lr: float) -> np.ndarray:
+        """:meth:`step` for any model: ``fisher()`` returns (op, scale) as :meth:`refresh_subspace`
+        takes them, called only when a refresh is due (e.g. ``lambda: model_fisher(model, batch)``)."""
+        return self._step(lambda: self.refresh_subspace(*fisher()), grad, lr)
+
+    def _step(self, refresh, grad, lr) -> np.ndarray:
         grad = real_array(grad, "grad")
         if not (np.isfinite(lr) and lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
         if self.U is None or self._steps % self.refresh == 0:
-            self.update_subspace(net, x0, T)
+            refresh()
         self._steps += 1
         if grad.shape != (self.U.shape[0],):
             raise ValueError(f"grad must have shape ({self.U.shape[0]},), got {grad.shape}")
         delta = 1.0 / lr if self.damping is None else self.damping
         coef = self.U.T @ grad
         return -(lr * (grad - self.U @ coef) + self.U @ (coef / (self.eigenvalues + delta)))
+
+
+class ModelFisher:
+    r"""The Gauss-Newton matrix of a model's readout MSE on one batch, matrix-free, in all its
+    parameters -- the cell's (flat, protocol order) then the readout's weight and bias.
+
+    With outputs y_t = C h_t + d over M = T B n_out numbers, the Jacobian in (theta, C, d) is
+    J_y [u_theta, u_C, u_d] = C (J u_theta)_t + u_C h_t + u_d, so J_y^T J_y is one sequence JVP and
+    one VJP of the cell per block of directions, and the Fisher of the loss is
+    (2 / M) J_y^T J_y (:func:`model_fisher` returns it with that factor).  The paper network's
+    ``neurons="readout"`` Fisher is the special case C = [I_2, 0], no readout parameters.
+    """
+
+    def __init__(self, model, batch) -> None:
+        self.model = model
+        self.cell = model.cell
+        self.X = batch.X
+        self.H = self.cell.forward(batch.h0, batch.X, T=batch.Y.shape[0])
+        self.n_cell = self.cell.n_params
+        self.n_params = self.n_cell + model.weight.size + model.bias.size
+
+    def _split(self, U):
+        P, C = self.n_cell, self.model.weight
+        return U[:, :P], U[:, P:P + C.size].reshape((-1,) + C.shape), U[:, P + C.size:]
+
+    def jvp(self, U: np.ndarray) -> np.ndarray:
+        """J_y U: output perturbations (m, T, B, n_out) for directions U (m, n_params)."""
+        U = np.atleast_2d(real_array(U, "directions"))
+        if U.shape[-1] != self.n_params:
+            raise ValueError(f"directions must have shape (m, {self.n_params}), got {U.shape}")
+        u_theta, u_C, u_d = self._split(U)
+        dY = self.cell.jvp(self.H, self.X, u_theta) @ self.model.weight.T
+        dY += np.einsum("mon,tbn->mtbo", u_C, self.H[1:])
+        dY += u_d[:, None, None, :]
+        return dY
+
+    def vjp(self, V: np.ndarray) -> np.ndarray:
+        """J_y^T V for output cotangents V (m, T, B, n_out): (m, n_params)."""
+        g_theta = self.cell.vjp(self.H, self.X, V @ self.model.weight)
+        g_C = np.einsum("mtbo,tbn->mon", V, self.H[1:])
+        return np.concatenate([g_theta, g_C.reshape(V.shape[0], -1), V.sum(axis=(1, 2))], axis=1)
+
+    def fisher_matvec(self, U: np.ndarray) -> np.ndarray:
+        """J_y^T J_y U for the rows of U (m, n_params)."""
+        return self.vjp(self.jvp(U))
+
+
+def model_fisher(model, batch) -> tuple[ModelFisher, float]:
+    """:class:`ModelFisher` on ``batch`` and the factor 2 / M (M = T B n_out) making it the Fisher of the MSE."""
+    op = ModelFisher(model, batch)
+    return op, 2.0 / batch.Y.size

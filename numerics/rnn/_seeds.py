@@ -87,8 +87,50 @@ class SeedRuns:
         return "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells)
 
 
+def _check_seeds(seeds) -> list[int]:
+    seeds = list(seeds)
+    if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
+        raise ValueError(f"seeds must be a non-empty sequence of integers >= 0, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct (a repeated seed repeats the same run), got {seeds!r}")
+    return [int(s) for s in seeds]
+
+
+def _init_process() -> None:
+    from .._threads import limit_blas_threads
+
+    limit_blas_threads(1)  # processes share the cores: one BLAS thread each (pools would oversubscribe)
+
+
+def _run_tasks(fn: Callable, args: list[tuple], client: Any, processes: int, retries: int) -> list:
+    """fn(*a) for every a, in order: here one after the other, in ``processes`` local processes
+    (spawned, one BLAS thread each), or as Dask tasks on ``client`` (one BLAS thread per task)."""
+    if isinstance(processes, bool) or not isinstance(processes, (int, np.integer)) or processes < 1:
+        raise ValueError(f"processes must be a positive integer, got {processes!r}")
+    if client is not None:
+        from .._distributed import check_client
+
+        futures = [check_client(client).submit(fn, *a, 1, retries=retries, pure=False) for a in args]
+        return client.gather(futures)  # all of them, or the first error
+    if processes == 1 or len(args) == 1:
+        return [fn(*a) for a in args]
+    import multiprocessing
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        pickle.dumps((fn, args[0]))
+    except Exception as exc:
+        raise ValueError(f"with processes > 1 every argument must be picklable ({type(exc).__name__}: {exc}); "
+                         "pass module-level functions (e.g. a ModelSpec instead of a lambda), or processes=1") from None
+    with ProcessPoolExecutor(min(processes, len(args)), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_process) as pool:
+        return list(pool.map(fn, *zip(*args)))
+
+
 def run_seeds(cfg: TrainConfig, seeds: Iterable[int], client: Any = None, *, keep_records: bool = False,
-              summary: Callable[[TrainingRecord, float], dict] = summarize, retries: int = 1) -> SeedRuns:
+              summary: Callable[[TrainingRecord, float], dict] = summarize, retries: int = 1,
+              processes: int = 1) -> SeedRuns:
     """Train ``cfg`` once per seed (locally, or one Dask task per seed with ``client``) and tabulate.
 
     Parameters
@@ -105,6 +147,8 @@ def run_seeds(cfg: TrainConfig, seeds: Iterable[int], client: Any = None, *, kee
         The row of one run; default :func:`summarize`.  Runs on the worker.
     retries : int, default 1
         Dask retries per task.
+    processes : int, default 1
+        Without a client: run the seeds in this many local processes (one BLAS thread each).
 
     Returns
     -------
@@ -112,19 +156,71 @@ def run_seeds(cfg: TrainConfig, seeds: Iterable[int], client: Any = None, *, kee
     """
     if not isinstance(cfg, TrainConfig):
         raise TypeError(f"cfg must be a TrainConfig, got {type(cfg).__name__}")
-    seeds = list(seeds)
-    if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
-        raise ValueError(f"seeds must be a non-empty sequence of integers >= 0, got {seeds!r}")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct (a repeated seed repeats the same run), got {seeds!r}")
-    configs = [replace(cfg, seed=int(s)) for s in seeds]
-    if client is None:
-        results = [_seed_task(c, keep_records, summary) for c in configs]
-    else:
-        from .._distributed import check_client
-
-        futures = [check_client(client).submit(_seed_task, c, keep_records, summary, 1, retries=retries, pure=False)
-                   for c in configs]
-        results = client.gather(futures)  # all of them, or the first error
+    configs = [replace(cfg, seed=s) for s in _check_seeds(seeds)]
+    results = _run_tasks(_seed_task, [(c, keep_records, summary) for c in configs], client, processes, retries)
     rows = [row for row, _ in results]
     return SeedRuns(rows=rows, records=[rec for _, rec in results] if keep_records else [])
+
+
+# ---- any model on any task (issue 18) ---------------------------------------------------------------
+
+def fit_summary(rec, seconds: float = float("nan")) -> dict:
+    """The default row of :func:`fit_seeds`: final loss (mean of the last 10 steps), minimal loss, roughness."""
+    loss = np.asarray(rec.loss)
+    return {"final_loss": float(np.mean(loss[-10:])), "min_loss": float(loss.min()),
+            "roughness": loss_roughness(loss), "seconds": seconds}
+
+
+def _fit_task(make_model, task, seed: int, fit_kwargs: dict, keep_record: bool, summary: Callable,
+              blas: int | None = None):
+    from .._threads import blas_threads
+    from ._tasks import fit
+
+    start = time.perf_counter()
+    with contextlib.nullcontext() if blas is None else blas_threads(blas):
+        model = make_model(np.random.default_rng([seed, 0]))
+        _, rec = fit(model, task, seed=np.random.default_rng([seed, 1]), **fit_kwargs)
+    row = {"seed": seed, "model": type(model.cell).__name__, "optimizer": fit_kwargs.get("optimizer", "adam"),
+           "steps": len(rec.loss)}
+    row.update(summary(rec, time.perf_counter() - start))
+    return row, (rec if keep_record else None)
+
+
+def fit_seeds(make_model: Callable, task, seeds: Iterable[int], client: Any = None, *, processes: int = 1,
+              keep_records: bool = False, summary: Callable = fit_summary, retries: int = 1,
+              **fit_kwargs) -> SeedRuns:
+    """:func:`fit` any model on any task once per seed, in parallel processes or on a Dask cluster.
+
+    Parameters
+    ----------
+    make_model : callable (numpy Generator) -> Model
+        Builds a seed's initial model, e.g. ``ModelSpec("gru", 12, 3, 3)``.  Seed s draws the
+        model from ``default_rng([s, 0])`` and its batches from ``default_rng([s, 1])``:
+        independent streams, never shared between seeds.
+    task
+        A task (:class:`FlipFlop`, :class:`StudentTeacher` or anything with ``sample``).
+    seeds : iterable of int
+        Distinct seeds >= 0.
+    client : distributed.Client, optional
+        Run the seeds as Dask tasks.
+    processes : int, default 1
+        Without a client: this many local processes (one BLAS thread each).
+    keep_records : bool
+        Also return every :class:`FitRecord`.
+    summary : callable (FitRecord, seconds) -> dict
+        Columns of a row after seed, model, optimizer and steps; default :func:`fit_summary`.
+    **fit_kwargs
+        Passed to :func:`fit` (steps, lr, batch, optimizer, every, clip, natural).
+
+    Returns
+    -------
+    SeedRuns
+    """
+    if not callable(make_model):
+        raise TypeError(f"make_model must build a Model from a Generator (e.g. ModelSpec('gru', 12, 3, 3)), "
+                        f"got {type(make_model).__name__}")
+    if "seed" in fit_kwargs:
+        raise ValueError("the seeds come from `seeds`; do not pass seed=")
+    args = [(make_model, task, s, fit_kwargs, keep_records, summary) for s in _check_seeds(seeds)]
+    results = _run_tasks(_fit_task, args, client, processes, retries)
+    return SeedRuns(rows=[row for row, _ in results], records=[rec for _, rec in results] if keep_records else [])

@@ -28,7 +28,7 @@ from .._inputs import SeedLike, as_generator, positive_int, real_array
 from ._cells import AbstractCell
 from normalforms._repr import short_repr
 
-__all__ = ["Model", "FlipFlop", "StudentTeacher", "Batch", "FitRecord", "fit"]
+__all__ = ["Model", "ModelSpec", "FlipFlop", "StudentTeacher", "Batch", "FitRecord", "fit"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,44 @@ class Model:
         d_bias = g_out.sum(axis=(0, 1))
         d_theta = self.cell.vjp(H, batch.X, (g_out @ self.weight)[None])[0]
         return float(np.mean(err**2)), d_theta, d_weight, d_bias
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model to build from a seed: a ``kind`` of cell ("tanh", "leaky" or "gru") of ``N`` units with
+    ``n_in`` inputs and a readout to ``n_out`` outputs, every weight drawn as PyTorch draws it by default,
+    U(-1/sqrt(N), 1/sqrt(N)) (cell first, then the readout; readout bias 0); ``alpha`` for the leaky cell.
+
+    Picklable, so it can cross to the worker processes of :func:`fit_seeds`.
+    """
+
+    kind: str
+    N: int
+    n_in: int
+    n_out: int
+    alpha: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("tanh", "leaky", "gru"):
+            raise ValueError(f"kind must be 'tanh', 'leaky' or 'gru', got {self.kind!r}")
+        positive_int("N", self.N)
+        positive_int("n_out", self.n_out)
+        if isinstance(self.n_in, bool) or not isinstance(self.n_in, (int, np.integer)) or self.n_in < 0:
+            raise ValueError(f"n_in must be an integer >= 0, got {self.n_in!r}")
+
+    def __call__(self, seed: SeedLike) -> Model:
+        from ._cells import GRUCell, LeakyCell, TanhCell
+
+        rng = as_generator(seed)
+        N, n_in = self.N, self.n_in
+        k = 1.0 / np.sqrt(N)
+        if self.kind == "gru":
+            cell = GRUCell.init(N, n_in, rng)
+        else:
+            W, b = rng.uniform(-k, k, (N, N)), rng.uniform(-k, k, N)
+            W_in = rng.uniform(-k, k, (N, n_in)) if n_in else None
+            cell = LeakyCell(W, b, W_in, alpha=self.alpha) if self.kind == "leaky" else TanhCell(W, b, W_in)
+        return Model(cell, rng.uniform(-k, k, (self.n_out, N)))
 
 
 @short_repr()
@@ -159,15 +197,21 @@ class FitRecord:
 
 
 def fit(model: Model, task, steps: int, lr: float = 1e-2, batch: int = 64, optimizer: str = "adam",
-        seed: SeedLike = 0, every: int = 100, clip: float | None = 1.0) -> tuple[Model, FitRecord]:
+        seed: SeedLike = 0, every: int = 100, clip: float | None = 1.0,
+        natural=None) -> tuple[Model, FitRecord]:
     """Train ``model`` on ``task`` by BPTT; returns the trained model and its record.
 
     Parameters
     ----------
     steps, lr, batch : int, float, int
         Optimiser steps, learning rate, batch size (a new batch from ``seed`` every step).
-    optimizer : {"adam", "sgd"}
-        Adam with the usual (0.9, 0.999, 1e-8), or plain SGD.
+    optimizer : {"adam", "sgd", "natural"}
+        Adam with the usual (0.9, 0.999, 1e-8), plain SGD, or the low-rank natural gradient
+        (paper app. C.1) on the Gauss-Newton matrix of the readout MSE in all the model's
+        parameters (:class:`ModelFisher`, refreshed on the current batch).
+    natural : LowRankNaturalGradient, optional
+        The preconditioner for ``optimizer="natural"`` (rank, refresh, iterations, damping);
+        default rank 1, refreshed every 10 steps, damping 1 / lr.
     every : int
         Checkpoint interval (the first and the last step are always kept).
     clip : float or None
@@ -177,8 +221,17 @@ def fit(model: Model, task, steps: int, lr: float = 1e-2, batch: int = 64, optim
     steps = positive_int("steps", steps)
     batch = positive_int("batch", batch)
     every = positive_int("every", every)
-    if optimizer not in ("adam", "sgd"):
-        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+    if optimizer not in ("adam", "sgd", "natural"):
+        raise ValueError(f"optimizer must be 'adam', 'sgd' or 'natural', got {optimizer!r}")
+    if natural is not None and optimizer != "natural":
+        raise ValueError(f"a natural-gradient preconditioner was given with optimizer={optimizer!r}; "
+                         "pass optimizer='natural'")
+    if optimizer == "natural":
+        from ._natural import LowRankNaturalGradient
+
+        natural = LowRankNaturalGradient() if natural is None else natural
+        if not isinstance(natural, LowRankNaturalGradient):
+            raise TypeError(f"natural must be a LowRankNaturalGradient, got {type(natural).__name__}")
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if getattr(task, "n_in", 0) != model.cell.n_in or task.n_out != model.n_out:
@@ -201,7 +254,8 @@ def fit(model: Model, task, steps: int, lr: float = 1e-2, batch: int = 64, optim
     keep(0)
     for step in range(1, steps + 1):
         current = Model(cell.with_flat(x[:P], check=False), x[P:P + C.size].reshape(C.shape), x[P + C.size:])
-        L, g_theta, g_C, g_d = current.loss_and_gradients(task.sample(batch, cell.N, gen))
+        data = task.sample(batch, cell.N, gen)
+        L, g_theta, g_C, g_d = current.loss_and_gradients(data)
         if not np.isfinite(L):
             raise FloatingPointError(f"the loss became {L} at step {step}; lower lr (now {lr})")
         g = np.concatenate([g_theta, g_C.ravel(), g_d])
@@ -210,6 +264,10 @@ def fit(model: Model, task, steps: int, lr: float = 1e-2, batch: int = 64, optim
             g *= clip / norm
         if optimizer == "sgd":
             x -= lr * g
+        elif optimizer == "natural":
+            from ._natural import model_fisher
+
+            x += natural.step_with(lambda: model_fisher(current, data), g, lr)
         else:
             m = 0.9 * m + 0.1 * g
             v = 0.999 * v + 0.001 * g * g
