@@ -198,8 +198,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="learning rate (None: 5e-3 for the paper's SGD, 1e-2 for Adam on the other models)")
     tr.add_argument("--seed", type=_int_flag(0), default=0, help="seed of the teacher, student and batches")
     tr.add_argument("--record-every", type=_int_flag(1), default=100, help="steps between records")
-    tr.add_argument("--optimizer", choices=["sgd", "natural"], default="sgd",
-                    help="plain SGD or the low-rank natural gradient (app. C.1)")
+    tr.add_argument("--optimizer", choices=["sgd", "natural", "adam"], default=None,
+                    help="plain SGD, the low-rank natural gradient (app. C.1) or Adam (not for the paper's rnn); "
+                         "None: sgd for the paper's rnn, adam for the other models")
     tr.add_argument("--rank", type=_int_flag(1), default=1, help="natural-gradient rank k")
     tr.add_argument("--refresh", type=_int_flag(1), default=10, help="natural-gradient refresh period in steps")
     tr.add_argument("--out", default=None, help="output folder; the record goes to OUT/runs/<name by its settings> "
@@ -325,7 +326,8 @@ def _train_cell(args: argparse.Namespace) -> None:
     """Any cell on any task: Adam by BPTT, checkpoints as PyTorch-named .npz (what `nfsntk track` reads)."""
     import numpy as np
 
-    from numerics.rnn import FlipFlop, ModelSpec, StudentTeacher, build_teacher, fit, to_state_dict
+    from numerics.rnn import (FlipFlop, LowRankNaturalGradient, ModelSpec, StudentTeacher, build_teacher, fit,
+                              to_state_dict)
 
     from ._verdict import output_dir
 
@@ -337,8 +339,11 @@ def _train_cell(args: argparse.Namespace) -> None:
     N = args.N
     model = ModelSpec(args.model, N, task.n_in, task.n_out)(args.seed)
     lr = 1e-2 if args.lr is None else args.lr
+    optimizer = args.optimizer or "adam"
+    natural = (LowRankNaturalGradient(rank=args.rank, refresh=args.refresh, rng=args.seed)
+               if optimizer == "natural" else None)
     trained, rec = fit(model, task, steps=args.steps, lr=lr, batch=args.B, seed=args.seed + 1,
-                       every=args.record_every)
+                       every=args.record_every, optimizer=optimizer, natural=natural)
     folder = output_dir(args.out) / "runs" / f"{args.model}-{args.task}-N{N}-T{args.T}-seed{args.seed}"
     folder.mkdir(parents=True, exist_ok=True)
     for i, step in enumerate(rec.steps):
@@ -393,9 +398,12 @@ def _train(args: argparse.Namespace) -> None:
     from ._runs import checkpoint_path
     from ._verdict import output_dir, output_path
 
+    if args.optimizer == "adam":
+        raise ValueError("the paper's rnn trains with sgd or natural (its records and checks assume SGD); "
+                         "Adam is for --model tanh, leaky or gru")
     cfg = TrainConfig(config=args.config, steps=args.steps, N=args.N, B=args.B, T=args.T,
                       lr=TrainConfig.lr if args.lr is None else args.lr, seed=args.seed,
-                      record_every=args.record_every, optimizer=args.optimizer, ng_rank=args.rank,
+                      record_every=args.record_every, optimizer=args.optimizer or "sgd", ng_rank=args.rank,
                       ng_refresh=args.refresh)
     runs = output_path(args.out) / "runs"
     name = record_name(cfg)

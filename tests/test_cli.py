@@ -219,6 +219,7 @@ def test_train_a_gru_on_the_flipflop_then_track_its_checkpoints(tmp_path, capsys
 
 @pytest.mark.parametrize("argv, words", [
     (["train", "--model", "rnn", "--task", "flipflop"], "has no inputs"),
+    (["train", "--model", "rnn", "--optimizer", "adam", "--steps", "1"], "Adam is for --model"),
     (["track", "only_one.npz"], "two or more"),
     (["track", "/nonexistent/a.npz", "/nonexistent/b.npz"], "no checkpoint file"),
 ])
@@ -226,3 +227,18 @@ def test_model_commands_refuse_clearly(argv, words, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1
+
+
+def test_train_a_leaky_model_with_the_natural_gradient_equals_fit(tmp_path):
+    import numpy as np
+
+    from numerics.rnn import FlipFlop, LowRankNaturalGradient, ModelSpec, fit, load_npz
+
+    assert main(["train", "--model", "leaky", "--task", "flipflop", "--N", "6", "--T", "10", "--B", "8",
+                 "--steps", "12", "--record-every", "6", "--optimizer", "natural", "--rank", "2", "--refresh", "3",
+                 "--lr", "0.05", "--out", str(tmp_path)]) == 0
+    last = load_npz(tmp_path / "runs" / "leaky-flipflop-N6-T10-seed0" / "step_0000012.npz")
+    trained, _ = fit(ModelSpec("leaky", 6, 3, 3)(0), FlipFlop(T=10), steps=12, lr=0.05, batch=8, seed=1, every=6,
+                     optimizer="natural", natural=LowRankNaturalGradient(rank=2, refresh=3, rng=0))
+    np.testing.assert_array_equal(last.cell.flat(), trained.cell.flat())
+    np.testing.assert_array_equal(last.weight, trained.weight)
