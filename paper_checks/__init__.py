@@ -37,18 +37,18 @@ def _selected(only: list[str] | None) -> list[str]:
 
 
 def plan(out: str | Path | None = None, quick: bool = False, only: list[str] | None = None, *,
-         workers: int | None = None, train_missing: bool = True):
+         workers: int | None = None, train_missing: bool = True, seeds: int | None = None):
     """The :class:`~paper_checks._plan.Plan` of the main job: checks, records (present / resumable / missing),
     estimated time of each task and in total.  Builds it without training anything (a few seconds of
-    calibration runs measure this machine's step costs)."""
+    calibration runs measure this machine's step costs).  ``seeds``: seeds of the RNN checks (default 5, quick 2)."""
     from ._plan import Plan
 
-    return Plan.build(output_dir(out), _selected(only), quick, workers, train_missing)
+    return Plan.build(output_dir(out), _selected(only), quick, workers, train_missing, seeds)
 
 
 def run_all(out: str | Path | None = None, quick: bool = False, only: list[str] | None = None, *,
             workers: int | None = None, train_missing: bool = True, progress: bool | None = None,
-            show_plan=None) -> list[Verdict]:
+            show_plan=None, seeds: int | None = None) -> list[Verdict]:
     """Run every check (or those named in ``only``); write JSON and the table to ``out``.
 
     Missing training records are trained first (unless ``train_missing`` is
@@ -56,9 +56,11 @@ def run_all(out: str | Path | None = None, quick: bool = False, only: list[str] 
     processes with one BLAS thread each (``workers``, default one per CPU),
     resuming any checkpoint.  ``quick`` uses the reduced configurations (the
     tests use it); its verdicts are labelled as smoke tests.  ``show_plan``
-    (e.g. ``print``) receives the plan's description before work starts.
+    (e.g. ``print``) receives the plan's description before work starts.  ``seeds``: every claim about
+    a trained network is checked on this many independent runs (default 5; quick 2) and reported as
+    median and range, with the number of seeds for which it holds.
     """
-    the_plan = plan(out, quick, only, workers=workers, train_missing=train_missing)
+    the_plan = plan(out, quick, only, workers=workers, train_missing=train_missing, seeds=seeds)
     if show_plan is not None:
         show_plan(the_plan.describe())
     verdicts = the_plan.execute(progress)
@@ -88,17 +90,18 @@ def records(check: str, out: str | Path | None = None, quick: bool = False, trai
     return {role: obtain(folder, spec, train_missing=train_missing) for role, spec in specs.items()}
 
 
-def records_present(out: str | Path | None = None, quick: bool = False, only: list[str] | None = None) -> bool:
+def records_present(out: str | Path | None = None, quick: bool = False, only: list[str] | None = None,
+                    seeds: int = 1) -> bool:
     """Whether every record the (selected) checks read at this scale is on disk -- e.g. to pick a notebook's scale."""
     import importlib
 
-    from ._runs import status
+    from ._runs import check_runs, status
     from ._verdict import output_path
 
     folder = output_path(out)
     for name in _selected(only):
         module = importlib.import_module(f"{__name__}.{name}")
-        for spec in (module.runs(quick) if hasattr(module, "runs") else {}).values():
+        for spec in check_runs(module, quick, seeds).values():
             if status(folder, spec)[0] != "done":
                 return False
     return True

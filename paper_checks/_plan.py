@@ -33,7 +33,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._runs import CheckNotRun, RunSpec, obtain, status
+from ._runs import CheckNotRun, RunSpec, check_runs, default_seeds, obtain, run_check, status
 from ._verdict import Verdict
 
 #: Environment of the worker processes: one BLAS/OpenMP thread each, no display.
@@ -105,10 +105,10 @@ def _spectrum(out_dir: Path, quick: bool) -> dict:
     return fig4_natural_gradient.later_runs(out_dir, quick, train_missing=False)
 
 
-def _check(out_dir: Path, name: str, quick: bool) -> list[Verdict]:
+def _check(out_dir: Path, name: str, quick: bool, seeds: int) -> list[Verdict]:
     module = importlib.import_module(f"paper_checks.{name}")
     try:
-        verdicts = module.run(out_dir, quick=quick, train_missing=False)
+        verdicts = run_check(module, out_dir, quick, False, seeds)
     except CheckNotRun as why:
         verdicts = [Verdict.not_run(claim, paper, str(why)) for claim, paper in module.CLAIMS.items()]
     for v in verdicts:
@@ -143,9 +143,8 @@ def _calibrate(configs: list) -> list[tuple[float, float]]:
 
 
 # ---------------------------------------------------------------- the plan
-def _run_specs(name: str, quick: bool) -> dict[str, RunSpec]:
-    module = importlib.import_module(f"paper_checks.{name}")
-    return module.runs(quick) if hasattr(module, "runs") else {}
+def _run_specs(name: str, quick: bool, seeds: int) -> dict[str, RunSpec]:
+    return check_runs(importlib.import_module(f"paper_checks.{name}"), quick, seeds)
 
 
 @dataclass
@@ -161,19 +160,21 @@ class Plan:
     costs: dict = field(default_factory=dict)  # calibration key -> (seconds per step, per record)
     missing: list = field(default_factory=list)  # records not trained (train_missing=False)
     calibrated: bool = False  # speed measured on a paper-scale run
+    seeds: int = 1  # seeds of the RNN checks
 
     @classmethod
     def build(cls, out_dir: Path, checks: list[str], quick: bool, workers: int | None = None,
-              train_missing: bool = True) -> "Plan":
+              train_missing: bool = True, seeds: int | None = None) -> "Plan":
         """The plan for ``checks``: records' states, calibrated estimates (runs short trainings in workers)."""
         if workers is None:
             workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        plan = cls(Path(out_dir), list(checks), quick, max(1, int(workers)), {})
+        seeds = default_seeds(quick) if seeds is None else seeds
+        plan = cls(Path(out_dir), list(checks), quick, max(1, int(workers)), {}, seeds=seeds)
         specs: dict[str, RunSpec] = {}
         needs: dict[str, list[str]] = {}
         for name in checks:
             needs[name] = []
-            for spec in _run_specs(name, quick).values():
+            for spec in _run_specs(name, quick, seeds).values():
                 specs.setdefault(spec.name, spec)
                 needs[name].append(spec.name)
         pending_rank_k = None
@@ -243,7 +244,7 @@ class Plan:
 
     def describe(self) -> str:
         scale = "reduced scale (--quick)" if self.quick else "paper scale"
-        lines = [f"Plan: {len(self.checks)} checks at {scale}; outputs and records in {self.out_dir}",
+        lines = [f"Plan: {len(self.checks)} checks at {scale}, RNN claims over {self.seeds} seed(s); outputs and records in {self.out_dir}",
                  f"      {self.workers} worker process(es), one BLAS thread each; machine speed "
                  f"{1 / self.speed:.2f}x the reference" if self.calibrated else
                  f"      {self.workers} worker process(es), one BLAS thread each"]
@@ -314,7 +315,7 @@ class Plan:
             elif task.kind == "spectrum":
                 fut = pool.submit(_spectrum, self.out_dir, self.quick)
             elif task.kind == "check":
-                fut = pool.submit(_check, self.out_dir, task.check, self.quick)
+                fut = pool.submit(_check, self.out_dir, task.check, self.quick, self.seeds)
             else:
                 continue
             task.state = "running"

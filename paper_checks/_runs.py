@@ -13,7 +13,7 @@ when the caller allows it, with a checkpoint that a rerun resumes).
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -21,7 +21,28 @@ from numerics.rnn import RNN, TrainConfig, TrainingRecord, record_name, train
 from numerics.rnn._checkpoint import _Checkpoint
 
 #: Setups by name: a function (TrainConfig) -> dict(teacher=..., student=...) given as "module:function".
-SETUPS = {"": None, "two_mode": "paper_checks.fig3_two_modes:setup"}
+SETUPS = {"": None, "two_mode": "paper_checks.fig3_two_modes:setup",
+          "stable_origin": "paper_checks.fig1_rnn_collapse:stable_origin"}
+
+#: Seeds of the RNN checks' training runs in the main job: a claim about a trained network rests on
+#: several independent runs (teacher, student draw and batches all follow the seed), reported as
+#: median and range, with the number of seeds for which it holds.
+SEEDS = 5
+QUICK_SEEDS = 2
+
+
+def seeded(spec: "RunSpec", seed: int) -> "RunSpec":
+    """``spec`` with its configuration's seed replaced (seed 0 is the spec itself)."""
+    if seed == spec.config.seed:
+        return spec
+    return RunSpec(f"{spec.label} [seed {seed}]", replace(spec.config, seed=int(seed)), spec.setup, spec.check)
+
+
+def seed_keys(specs: dict[str, "RunSpec"], seeds: int) -> dict[tuple[str, int], "RunSpec"]:
+    """Every run of ``specs`` at seeds 0 .. seeds - 1, keyed (name, seed)."""
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
+    return {(name, s): seeded(spec, s) for s in range(seeds) for name, spec in specs.items()}
 
 
 class CheckNotRun(Exception):
@@ -107,3 +128,112 @@ def obtain(out_dir: Path, spec: RunSpec, *, train_missing: bool = True, progress
                 on_progress=on_progress, **spec.setup_kwargs())
     rec.save(path)
     return rec
+
+
+def _takes_seeds(function) -> bool:
+    import inspect
+
+    return "seeds" in inspect.signature(function).parameters
+
+
+def check_runs(module, quick: bool, seeds: int) -> dict[str, RunSpec]:
+    """The runs a check module reads, at ``seeds`` seeds if it checks over seeds (the RNN checks)."""
+    if not hasattr(module, "runs"):
+        return {}
+    return module.runs(quick, seeds=seeds) if _takes_seeds(module.runs) else module.runs(quick)
+
+
+def run_check(module, out_dir: Path, quick: bool, train_missing: bool, seeds: int) -> list:
+    """``module.run`` over ``seeds`` seeds where it takes them."""
+    if _takes_seeds(module.run):
+        return module.run(out_dir, quick=quick, train_missing=train_missing, seeds=seeds)
+    return module.run(out_dir, quick=quick, train_missing=train_missing)
+
+
+def default_seeds(quick: bool) -> int:
+    return QUICK_SEEDS if quick else SEEDS
+
+
+# ---- per-record analyses, cached beside the record and computed in parallel --------------------------
+
+#: Bumped when an analysis changes what it computes: older caches are then recomputed, never reused.
+ANALYSIS_VERSION = 1
+
+
+def _record_digest(out_dir: Path, spec: RunSpec) -> str:
+    import hashlib
+
+    npz = record_path(out_dir, spec).with_name(f"{spec.name}.npz")
+    return hashlib.sha256(npz.read_bytes()).hexdigest()
+
+
+def _analysis_task(function: str, out_dir: Path, spec: RunSpec, kind: str, settings: dict) -> dict:
+    import json
+    import os
+    import tempfile
+
+    module, name = function.split(":")
+    digest = _record_digest(out_dir, spec)
+    try:
+        result = {"value": getattr(importlib.import_module(module), name)(out_dir, spec, **settings)}
+    except (ValueError, RuntimeError) as err:  # the analysis does not apply to this run: said, and kept
+        result = {"not_run": str(err)}
+    path = record_path(out_dir, spec).with_name(f"{spec.name}.{kind}.json")
+    payload = {"version": ANALYSIS_VERSION, "record_sha256": digest, "settings": settings, "result": result}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(payload, fh, default=_json_default)
+    os.replace(tmp, path)
+    return result
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} in an analysis cache")
+
+
+def cached_analyses(out_dir: Path, specs: dict, kind: str, function: str, settings: dict,
+                    processes: int | None = None) -> dict:
+    """``function(out_dir, spec, **settings)`` for every record of ``specs`` (key -> RunSpec), each kept in
+    ``<record>.<kind>.json`` and reused while the record's bytes (SHA-256), the settings and
+    :data:`ANALYSIS_VERSION` match; the missing ones computed in parallel processes (one BLAS thread
+    each).  Values are what JSON keeps (tuples become lists, arrays lists); an analysis that raises
+    ValueError/RuntimeError gives ``{"not_run": message}`` instead of ``{"value": ...}``."""
+    import json
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    out = {}
+    todo = []
+    for key, spec in specs.items():
+        path = record_path(out_dir, spec).with_name(f"{spec.name}.{kind}.json")
+        try:
+            saved = json.loads(path.read_text())
+            if (saved.get("version") == ANALYSIS_VERSION and saved.get("settings") == settings
+                    and saved.get("record_sha256") == _record_digest(out_dir, spec)):
+                out[key] = saved["result"]
+                continue
+        except (OSError, ValueError, KeyError, AttributeError):
+            pass  # missing or damaged: computed again
+        todo.append(key)
+    if not todo:
+        return out
+    if processes is None:
+        processes = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    args = [(function, out_dir, specs[k], kind, settings) for k in todo]
+    if processes <= 1 or len(todo) == 1:
+        results = [_analysis_task(*a) for a in args]
+    else:
+        from numerics.rnn._seeds import _init_process
+
+        with ProcessPoolExecutor(min(processes, len(todo)), mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_process) as pool:
+            results = list(pool.map(_analysis_task, *zip(*args)))
+    out.update(zip(todo, results))
+    return out

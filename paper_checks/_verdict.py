@@ -69,6 +69,54 @@ class Verdict:
         return _jsonable(asdict(self))
 
 
+# ---- claims about trained networks, over seeds (issue 19) ------------------------------------------
+
+def spread(values) -> dict:
+    """Median, range and the values themselves (finite ones; ``n`` counts them) of one number over seeds."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not finite:
+        return {"median": float("nan"), "min": float("nan"), "max": float("nan"), "n": 0, "values": list(values)}
+    ordered = sorted(finite)
+    k = len(ordered)
+    median = ordered[k // 2] if k % 2 else 0.5 * (ordered[k // 2 - 1] + ordered[k // 2])
+    return {"median": median, "min": ordered[0], "max": ordered[-1], "n": k, "values": list(values)}
+
+
+def fmt_spread(values, fmt: str = ".3g") -> str:
+    """``median (min-max)`` of a number over seeds, for summaries; one seed prints its value."""
+    s = spread(values)
+    if s["n"] == 0:
+        return "n/a"
+    if s["n"] == 1:
+        return format(s["median"], fmt)
+    return f"{format(s['median'], fmt)} ({format(s['min'], fmt)}-{format(s['max'], fmt)})"
+
+
+def combine(per_seed: dict[int, str]) -> tuple[str, str]:
+    """One verdict from the verdicts of the seeds, and the count that says how it was reached.
+
+    ``holds`` only if it holds as stated for every seed; ``holds with a correction`` if it holds
+    (as stated or corrected) for every seed, or for a strict majority; otherwise ``does not hold``.
+    Seeds whose check did not run are counted apart and never as failures.
+    """
+    ran = {s: v for s, v in per_seed.items() if v != NOT_RUN}
+    if not ran:
+        return NOT_RUN, f"not run for any of {len(per_seed)} seeds"
+    exact = [s for s, v in ran.items() if v == HOLDS]
+    held = [s for s, v in ran.items() if v in (HOLDS, HOLDS_CORRECTED)]
+    failed = sorted(set(ran) - set(held))
+    text = f"holds for {len(held)} of {len(ran)} seeds ({len(exact)} as stated)"
+    if failed:
+        text += f"; not for seed{'s' if len(failed) > 1 else ''} {', '.join(map(str, failed))}"
+    if len(ran) < len(per_seed):
+        text += f"; {len(per_seed) - len(ran)} seed(s) not run"
+    if len(exact) == len(ran):
+        return HOLDS, text
+    if len(held) == len(ran) or 2 * len(held) > len(ran):
+        return HOLDS_CORRECTED, text
+    return FAILS, text
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

@@ -231,6 +231,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="worker processes (None: one per CPU available)")
     c.add_argument("--no-train", action="store_true", help="train nothing; checks whose records are missing say "
                                                          "'not run' and name the command that makes them")
+    c.add_argument("--seeds", type=_int_flag(1, 100), default=None,
+                   help="independent training runs behind every claim about a trained network, reported as median "
+                        "and range with the count of seeds for which it holds (None: 5; with --quick 2)")
     c.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     return parser
 
@@ -448,7 +451,8 @@ def _check(args: argparse.Namespace) -> None:
     from . import plan, table, write_json
     from ._verdict import output_dir
 
-    the_plan = plan(args.out, quick=args.quick, only=args.only, workers=args.workers, train_missing=not args.no_train)
+    the_plan = plan(args.out, quick=args.quick, only=args.only, workers=args.workers, train_missing=not args.no_train,
+                    seeds=args.seeds)
     print(the_plan.describe(), flush=True)
     if args.dry_run:
         return

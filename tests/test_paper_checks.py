@@ -79,13 +79,20 @@ def test_figure1_check_runs_the_whole_chain(verdicts):
     out, v = verdicts
     collapse = v["fig1: sNTK rank collapses to ~1 at the first bifurcation"]
     first = v["fig1: first bifurcation is a pitchfork with a loss drop"]
-    specs = paper_checks.fig1_rnn_collapse.runs(quick=True)
-    assert (out / "figure1.png").exists() and (out / "runs" / f"{specs['paper'].name}.npz").exists()
-    for st in first.measured["paper"], first.measured["symmetric"]:
-        assert st["final_loss"] < st["initial_loss"]  # training works in the reduced configuration
-    rank = collapse.measured["paper"]
-    if rank["stable_rank_last_before"] is not None:
-        assert rank["stable_rank_last_before"] >= 1.0 - 1e-9  # tr >= lambda_max always
+    seeds = paper_checks._runs.QUICK_SEEDS
+    specs = paper_checks.fig1_rnn_collapse.runs(quick=True, seeds=seeds)
+    assert len(specs) == 2 * seeds and len({s.name for s in specs.values()}) == 2 * seeds
+    assert (out / "figure1.png").exists()
+    assert all((out / "runs" / f"{s.name}.npz").exists() for s in specs.values())
+    assert first.measured["seeds"] == seeds and set(first.measured["per_seed"]) == set(range(seeds))
+    for s in range(seeds):
+        for st in first.measured["per_seed"][s].values():
+            assert st["final_loss"] < st["initial_loss"]  # training works in the reduced configuration
+        rank = collapse.measured["per_seed"][s]["paper"]
+        if rank["stable_rank_last_before"] is not None:
+            assert rank["stable_rank_last_before"] >= 1.0 - 1e-9  # tr >= lambda_max always
+    # the count of seeds is in the verdict's own words
+    assert f"of {seeds} seeds" in first.summary and f"of {seeds} seeds" in collapse.summary
 
 
 def test_crosscheck_runs_on_the_reduced_records(verdicts):
@@ -93,15 +100,16 @@ def test_crosscheck_runs_on_the_reduced_records(verdicts):
     match = v["fig1E: restricted sNTK matches the normal-form landscape"]
     dominant = v["app A.1: the critical channel sNTK_g dominates sNTK near the bifurcation"]
     if match.verdict == NOT_RUN:  # e.g. a reduced run governed by an oscillatory mode: reported, never refuted
-        assert match.correction.startswith("the cross-check could not run") and dominant.verdict == NOT_RUN
+        assert match.correction.startswith("the cross-check could not run for any seed") and dominant.verdict == NOT_RUN
         assert match.quick and "not_run" in match.measured
         return
     assert (out / "figure1e_crosscheck.png").exists()
-    for name in ("paper", "symmetric"):
-        m = match.measured[name]
-        assert m["form"] in ("pitchfork", "imperfect pitchfork")
-        assert m["fd_vs_jvp"] < 1e-6  # central differences at the chosen step agree with the JVP
-        assert 0 < dominant.measured[name]["share"] <= 1 + 1e-9 and dominant.measured[name]["gap"] >= 1
+    for s, row in match.measured["per_seed"].items():
+        for name, m in row.items():
+            assert m["form"] in ("pitchfork", "imperfect pitchfork")
+            assert m["fd_vs_jvp"] < 1e-6  # central differences at the chosen step agree with the JVP
+            d = dominant.measured["per_seed"][s][name]
+            assert 0 < d["share"] <= 1 + 1e-9 and d["gap"] >= 1
 
 
 def test_learning_times_on_a_hand_built_eigenvalue_history():
@@ -151,3 +159,21 @@ def test_figure3_and_figure4_checks_on_the_reduced_runs(verdicts):
         k = f"natural rank {spectrum['rank_needed']}"
         assert runs[k]["roughness"] < runs["SGD"]["roughness"] / 3
         assert runs[k]["drops_at_bifurcations"]
+
+
+def test_verdicts_over_seeds_are_counted_not_averaged():
+    import math
+
+    from paper_checks._verdict import combine, fmt_spread, spread
+
+    assert combine({0: HOLDS, 1: HOLDS})[0] == HOLDS
+    assert combine({0: HOLDS, 1: HOLDS_CORRECTED}) == (HOLDS_CORRECTED, "holds for 2 of 2 seeds (1 as stated)")
+    verdict, text = combine({0: HOLDS, 1: FAILS, 2: HOLDS_CORRECTED})
+    assert verdict == HOLDS_CORRECTED and text == "holds for 2 of 3 seeds (1 as stated); not for seed 1"
+    assert combine({0: HOLDS, 1: FAILS})[0] == FAILS  # half is not a majority
+    assert combine({0: NOT_RUN, 1: HOLDS}) == (HOLDS, "holds for 1 of 1 seeds (1 as stated); 1 seed(s) not run")
+    assert combine({0: NOT_RUN})[0] == NOT_RUN
+    s = spread([3.0, 1.0, float("nan"), 2.0, 10.0])
+    assert (s["median"], s["min"], s["max"], s["n"]) == (2.5, 1.0, 10.0, 4)
+    assert fmt_spread([0.5, 0.25, 1.0]) == "0.5 (0.25-1)" and fmt_spread([0.7]) == "0.7"
+    assert math.isnan(spread([None])["median"]) and fmt_spread([None]) == "n/a"

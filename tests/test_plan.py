@@ -14,6 +14,7 @@ import pytest
 import paper_checks
 from numerics.rnn import TrainingRecord
 from paper_checks._plan import Plan, Task
+from paper_checks._runs import QUICK_SEEDS
 from paper_checks.cli import main
 
 
@@ -80,7 +81,7 @@ def test_ctrl_c_keeps_checkpoints_and_a_rerun_finishes_with_identical_records(tm
     assert main(["check", "--quick", "--only", "fig1_rnn_collapse", "--workers", "1",
                  "--out", str(tmp_path / "b")]) == 0
     names = sorted(p.name for p in runs.glob("*.npz"))
-    assert names == sorted(p.name for p in (tmp_path / "b" / "runs").glob("*.npz")) and len(names) == 2
+    assert names == sorted(p.name for p in (tmp_path / "b" / "runs").glob("*.npz")) and len(names) == 2 * QUICK_SEEDS
     for name in names:
         a, b = TrainingRecord.load(runs / name), TrainingRecord.load(tmp_path / "b" / "runs" / name)
         assert a.steps == b.steps and np.array_equal(np.array(a.W), np.array(b.W))
