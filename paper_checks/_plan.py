@@ -33,7 +33,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._runs import CheckNotRun, RunSpec, check_runs, default_seeds, obtain, run_check, status
+from ._runs import CheckNotRun, RunSpec, takes_seeds, check_runs, default_seeds, obtain, run_check, status
 from ._verdict import Verdict
 
 #: Environment of the worker processes: one BLAS/OpenMP thread each, no display.
@@ -214,7 +214,11 @@ class Plan:
             if name == "fig4_natural_gradient" and pending_rank_k is not None:
                 deps |= {"spectrum:fig4", "train:rank-k"}
             table = QUICK_ANALYSIS_SECONDS if quick else ANALYSIS_SECONDS
-            plan.tasks[f"check:{name}"] = Task(f"check:{name}", "check", name, table.get(name, 10) * plan.speed,
+            module = importlib.import_module(f"paper_checks.{name}")
+            # a check over seeds analyses every seed's records (in parallel processes: the workers' share)
+            per_seed = seeds / plan.workers if takes_seeds(module.run) else 1
+            plan.tasks[f"check:{name}"] = Task(f"check:{name}", "check", name,
+                                               table.get(name, 10) * plan.speed * max(1.0, per_seed),
                                                deps=deps, check=name)
         return plan
 

@@ -130,7 +130,7 @@ def obtain(out_dir: Path, spec: RunSpec, *, train_missing: bool = True, progress
     return rec
 
 
-def _takes_seeds(function) -> bool:
+def takes_seeds(function) -> bool:
     import inspect
 
     return "seeds" in inspect.signature(function).parameters
@@ -140,12 +140,12 @@ def check_runs(module, quick: bool, seeds: int) -> dict[str, RunSpec]:
     """The runs a check module reads, at ``seeds`` seeds if it checks over seeds (the RNN checks)."""
     if not hasattr(module, "runs"):
         return {}
-    return module.runs(quick, seeds=seeds) if _takes_seeds(module.runs) else module.runs(quick)
+    return module.runs(quick, seeds=seeds) if takes_seeds(module.runs) else module.runs(quick)
 
 
 def run_check(module, out_dir: Path, quick: bool, train_missing: bool, seeds: int) -> list:
     """``module.run`` over ``seeds`` seeds where it takes them."""
-    if _takes_seeds(module.run):
+    if takes_seeds(module.run):
         return module.run(out_dir, quick=quick, train_missing=train_missing, seeds=seeds)
     return module.run(out_dir, quick=quick, train_missing=train_missing)
 

@@ -210,7 +210,7 @@ def run(out_dir: Path, quick: bool = False, train_missing: bool = True) -> list[
     measured = {"scale": "reduced N=16, 4000 steps" if quick else "paper scale N=64, 35 000 steps",
                 "roughness_ratio": ratio, "roughness_ratio_approach": ratio_first,
                 "sgd_roughness_share_after_first_bifurcation": later_share, "runs": stats, "sgd_spectrum": spectrum}
-    summary = (f"roughness SGD {s['roughness']:.3g} vs rank 1 {n['roughness']:.3g} ({_times(ratio)}), "
+    summary = (f"seed 0 only (not yet over seeds); roughness SGD {s['roughness']:.3g} vs rank 1 {n['roughness']:.3g} ({_times(ratio)}), "
                f"{100 * later_share:.0f}% of SGD's from the first drop at a bifurcation on (step {until}); drops at bifurcations "
                f"at steps {_drop_steps(s)} (SGD) / {_drop_steps(n)} (rank 1); final loss {s['final_loss']:.3g} vs "
                f"{n['final_loss']:.3g}; SGD modes with lr lambda >= {EDGE}: {spectrum['modes_at_edge']}")

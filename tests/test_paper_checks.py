@@ -177,3 +177,17 @@ def test_verdicts_over_seeds_are_counted_not_averaged():
     assert (s["median"], s["min"], s["max"], s["n"]) == (2.5, 1.0, 10.0, 4)
     assert fmt_spread([0.5, 0.25, 1.0]) == "0.5 (0.25-1)" and fmt_spread([0.7]) == "0.7"
     assert math.isnan(spread([None])["median"]) and fmt_spread([None]) == "n/a"
+
+
+def test_the_loss_first_reading_lists_the_bifurcations_in_the_drops_interval():
+    from paper_checks.fig1_rnn_collapse import drop_events
+
+    located = [{"step": 150.2, "classification": "fold", "attractor": True},
+               {"step": 260.0, "classification": "imperfect pitchfork", "attractor": True},
+               {"step": 280.0, "classification": "fold", "attractor": False},  # a saddle fold: invisible to the loss
+               {"step": 299.9, "classification": "neimark-sacker", "attractor": True},
+               {"step": 300.1, "classification": "flip", "attractor": True}]  # after the drop's record
+    assert drop_events({"largest_drop_step": 300, "located": located}, 100) == ["imperfect pitchfork",
+                                                                               "neimark-sacker"]
+    assert drop_events({"largest_drop_step": 100, "located": located}, 100) == []
+    assert drop_events({"located": located}, 100) == []
