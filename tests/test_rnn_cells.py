@@ -307,7 +307,7 @@ def _bad_input_cases():
         (lambda: SntkOperator(gru, h0=h0), "takes inputs"),
         (lambda: Model(gru, np.zeros((3, 4))), r"shape \(n_out, 3\)"),
         (lambda: fit(Model(gru, np.zeros((3, 3))), FlipFlop(bits=2), steps=1), "the task has 2 inputs"),
-        (lambda: fit(Model(gru, np.zeros((2, 3))), FlipFlop(bits=2), steps=1, optimizer="lbfgs"), "'adam' or 'sgd'"),
+        (lambda: fit(Model(gru, np.zeros((2, 3))), FlipFlop(bits=2), steps=1, optimizer="lbfgs"), "'adam', 'sgd' or 'natural'"),
         (lambda: FlipFlop(p=1.5), "pulse probability"),
         (lambda: gru.map1(np.zeros(3), np.zeros(3)), r"constant input must have shape \(2,\)"),
     ]

@@ -223,3 +223,30 @@ def test_planted_cusp_window_in_a_leaky_rnn_in_closed_form():
     assert pred.compare(observed)["pearson_r"] > pred.compare(observed, "linear")["pearson_r"]
     with pytest.raises(ValueError, match="h0"):
         imperfect_pitchfork_prediction(cell, None, 25, v, window=win)
+
+
+def test_the_scalar_form_is_compared_only_where_the_critical_multiplier_is_real():
+    """W(s) = [[w, beta, 0], [-beta, 1/2, 0], [0, 0, 0.3]] with w = 1 + 2 beta^2 + s: the origin's critical
+    multiplier is the larger root of l^2 - (w + 1/2) l + (w/2 + beta^2) = 0 (= 1 at s = 0: a pitchfork, the
+    map is odd), real while |w - 1/2| >= 2 beta and a complex pair beyond -- all in closed form."""
+    beta = 0.1
+    W0 = np.array([[1 + 2 * beta**2, beta, 0.0], [-beta, 0.5, 0.0], [0.0, 0.0, 0.3]])
+    v = np.zeros(12)
+    v[0] = 1.0  # W[0, 0]
+    net = RNN(W0, np.zeros(3))
+    s = np.linspace(-0.45, 0.15, 31)
+    x0 = np.random.default_rng(38).uniform(-0.05, 0.05, (32, 2))
+    pred = normal_form_prediction(net, x0, 25, v, s, np.zeros(3))
+    w = W0[0, 0] + s
+    disc = (w - 0.5) ** 2 - 4 * beta**2
+    real = disc >= 0
+    # validity ends outwards at the first complex point
+    expected = real & (s > s[~real].max()) if (~real).any() else real
+    np.testing.assert_array_equal(pred.valid, expected)
+    assert (~expected).sum() >= 5  # the test does exercise the collision
+    larger_root = ((w + 0.5) + np.sqrt(np.maximum(disc, 0))) / 2
+    np.testing.assert_allclose(pred.parameter[expected], larger_root[expected], atol=1e-9)
+    assert np.all(np.isnan(pred.predicted[~expected])) and np.all(np.isfinite(pred.predicted[expected]))
+    observed = restricted_sntk(net, x0, 25, v, s).fd
+    out = pred.compare(observed)
+    assert out["compared"] == pytest.approx(expected.mean()) and out["compared_s"][0] == s[expected][0]

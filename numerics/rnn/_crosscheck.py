@@ -251,12 +251,16 @@ class NormalFormPrediction:
     linear: np.ndarray
     form: str
     parameter_name: str = "g"
+    valid: np.ndarray | None = None
 
     def compare(self, observed: np.ndarray, curve: str = "predicted") -> dict:
         """Pearson r (of the values and of their logarithms), peak-location error, relative L2 error.
 
         The relative L2 error is after the one fitted amplitude; ``pearson_r_log`` compares
-        the landscapes decade by decade (they span several).
+        the landscapes decade by decade (they span several).  Only the grid points where the
+        scalar form applies (``valid``: the critical multiplier is a real scalar mode there) are
+        compared, for the matched form and the null alike; ``compared`` gives their share and
+        ``compared_s`` their s-range.
         """
         if curve not in ("predicted", "linear"):
             raise ValueError(f"curve must be 'predicted' or 'linear', got {curve!r}")
@@ -264,13 +268,18 @@ class NormalFormPrediction:
         observed = np.asarray(observed, dtype=np.float64)
         if observed.shape != pred.shape:
             raise ValueError(f"observed must have the grid's shape {pred.shape}, got {observed.shape}")
+        keep = np.ones(pred.shape, dtype=bool) if self.valid is None else np.asarray(self.valid, dtype=bool)
+        if keep.sum() < 3:
+            raise ValueError(f"the scalar form applies at only {int(keep.sum())} grid points of the line (the critical "
+                             "multiplier is complex elsewhere); nothing to compare")
+        s, pred, observed = self.s[keep], pred[keep], observed[keep]
         amplitude = float(pred @ observed / (pred @ pred))
         positive = (pred > 0) & (observed > 0)
         return {"pearson_r": float(np.corrcoef(pred, observed)[0, 1]),
                 "pearson_r_log": float(np.corrcoef(np.log(pred[positive]), np.log(observed[positive]))[0, 1]),
-                "peak_error": float(abs(self.s[np.argmax(pred)] - self.s[np.argmax(observed)])),
+                "peak_error": float(abs(s[np.argmax(pred)] - s[np.argmax(observed)])),
                 "relative_l2": float(np.linalg.norm(amplitude * pred - observed) / np.linalg.norm(observed)),
-                "amplitude": amplitude}
+                "amplitude": amplitude, "compared": float(keep.mean()), "compared_s": [float(s[0]), float(s[-1])]}
 
 
 def _real_nearest(m: np.ndarray, target: float, where: int) -> float:
@@ -281,20 +290,42 @@ def _real_nearest(m: np.ndarray, target: float, where: int) -> float:
     return float(real[np.argmin(np.abs(real - target))])
 
 
-def _track_multiplier(nets: list, h_star: np.ndarray, start: int, x=None) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed point and the real multiplier nearest +1 at ``start``, followed by nearest neighbour."""
+def _track_multiplier(nets: list, h_star: np.ndarray, start: int,
+                      x=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fixed point, the critical multiplier and where it is a real scalar mode, along the line.
+
+    At ``start`` the critical mode is the real multiplier nearest +1; from there it is followed by
+    its eigenvector (the eigenvalue whose eigenvector overlaps most with the previous one), not by
+    the nearest real value: when the critical multiplier joins another in a complex pair there is
+    no scalar critical mode any more, and the nearest real multiplier would be another mode's.
+    From that grid point outwards ``valid`` is False and the multiplier NaN -- the stretch of the
+    line where no scalar normal form applies.
+    """
     n = len(nets)
     H = np.empty((n, h_star.size))
-    mu = np.empty(n)
+    mu = np.full(n, np.nan)
+    valid = np.zeros(n, dtype=bool)
     for order in (range(start, n), range(start, -1, -1)):
-        h, previous = h_star.copy(), None
+        h, vec = h_star.copy(), None
         for i in order:
             h, res = _newton(nets[i], h, 60, 1e-12, x)
             if res > 1e-9:
                 raise RuntimeError(f"the tracked fixed point is lost at grid point {i}; use a narrower s-range")
-            previous = _real_nearest(multipliers(nets[i], h, x), 1.0 if previous is None else previous, i)
-            H[i], mu[i] = h, previous
-    return H, mu
+            H[i] = h
+            if vec is False:
+                continue
+            vals, vecs = np.linalg.eig(nets[i].jacobian_h(h, x))
+            if vec is None:
+                value = _real_nearest(vals, 1.0, i)
+                k = int(np.argmin(np.abs(vals - value)))
+            else:
+                k = int(np.argmax(np.abs(vecs.conj().T @ vec)))
+            if abs(vals[k].imag) > 1e-9 * max(1.0, abs(vals[k])):
+                vec = False  # the critical mode turned oscillatory: no scalar form from here on
+                continue
+            vec = np.real(vecs[:, k]) / np.linalg.norm(np.real(vecs[:, k]))
+            mu[i], valid[i] = vals[k].real, True
+    return H, mu, valid
 
 
 def _attractor_multipliers(nets: list, settle: int = 500, x=None) -> np.ndarray:
@@ -353,18 +384,20 @@ def normal_form_prediction(net, x0: np.ndarray | None, T: int, v: np.ndarray, s:
         raise ValueError("s must be an increasing 1-D grid of >= 3 points")
     start = int(np.argmin(np.abs(s)))
     nets = [along(net, v, si, params) for si in s]
-    H, g = _track_multiplier(nets, np.asarray(h_star, dtype=np.float64), start, x)
+    H, g, valid = _track_multiplier(nets, np.asarray(h_star, dtype=np.float64), start, x)
     coef = critical_coefficients(nets[start], H[start], +1, x=x)
     b = coef.values["b"]
     if not (np.isfinite(b) and b != 0):
         raise ValueError(f"the cubic coefficient at the critical point is {b}; no pitchfork scale to reduce to")
     y0 = np.sqrt(abs(b)) * (states - H[start]) @ coef.p
-    dg = np.gradient(g, s)
+    idx = np.flatnonzero(valid)  # one stretch around the start (validity ends outwards)
+    dg = np.gradient(g[idx], s[idx]) if idx.size > 1 else np.zeros(idx.size)
     curves = {}
     for name, form in (("predicted", nf.pitchfork()), ("linear", nf.stability_flip())):
-        norm = sweep(form, g, T, y0, progress=False).norm
-        curves[name] = dg**2 * norm / abs(b)
-    return NormalFormPrediction(s, g, y0, float(b), curves["predicted"], curves["linear"], "pitchfork", "g")
+        curves[name] = np.full(s.size, np.nan)
+        curves[name][idx] = dg**2 * sweep(form, g[idx], T, y0, progress=False).norm / abs(b)
+    return NormalFormPrediction(s, g, y0, float(b), curves["predicted"], curves["linear"], "pitchfork", "g",
+                                valid=valid)
 
 
 @short_repr()
