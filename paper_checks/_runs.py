@@ -197,6 +197,26 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in an analysis cache")
 
 
+def _init_analysis_process() -> None:
+    """One BLAS thread; Ctrl-C is the main job's to handle (it ends the workers, one line, no tracebacks from
+    here); and on Linux, die with the process that started us, so that ending a plan worker mid-check
+    leaves no orphans behind."""
+    import signal
+    import sys
+
+    from numerics.rnn._seeds import _init_process
+
+    _init_process()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass  # no libc by that name: orphans end when their task does
+
+
 def cached_analyses(out_dir: Path, specs: dict, kind: str, function: str, settings: dict,
                     processes: int | None = None) -> dict:
     """``function(out_dir, spec, **settings)`` for every record of ``specs`` (key -> RunSpec), each kept in
@@ -230,10 +250,8 @@ def cached_analyses(out_dir: Path, specs: dict, kind: str, function: str, settin
     if processes <= 1 or len(todo) == 1:
         results = [_analysis_task(*a) for a in args]
     else:
-        from numerics.rnn._seeds import _init_process
-
         with ProcessPoolExecutor(min(processes, len(todo)), mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_init_process) as pool:
+                                 initializer=_init_analysis_process) as pool:
             results = list(pool.map(_analysis_task, *zip(*args)))
     out.update(zip(todo, results))
     return out

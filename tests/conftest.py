@@ -152,3 +152,16 @@ def iterate_jet(fn, g, T, N):
         h = fn(h, gd)
         out.append(h)
     return [([Dual.lift(c).a for c in j.c], [Dual.lift(c).b for c in j.c]) for j in out]
+
+
+def _sigint_default() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture()
+def sigint_default():
+    """``preexec_fn`` for a child that must see Ctrl-C as at a terminal, whatever the test runner inherited (a
+    shell's background job starts with SIGINT ignored, and Python then installs no KeyboardInterrupt)."""
+    return _sigint_default

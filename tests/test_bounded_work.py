@@ -84,20 +84,20 @@ INTERRUPT = textwrap.dedent(
 )
 
 
-def test_ctrl_c_stops_a_running_kernel_at_once():
+def test_ctrl_c_stops_a_running_kernel_at_once(sigint_default):
     # uninterrupted, this runs for about 30 s (1e10 updates of single-trajectory chunks on 2 threads)
     call = "sweep(nf.pitchfork(), [1.2, 1.3], 5 * 10**9, [0.1])"
     out = subprocess.run([sys.executable, "-c", INTERRUPT.format(call=call)], capture_output=True, text=True,
-                         timeout=300, env=dict(os.environ))
+                         timeout=300, env=dict(os.environ), preexec_fn=sigint_default)
     assert "stopped after" in out.stdout, out.stderr
     assert float(out.stdout.split()[-1]) < 5.0
 
 
-def test_ctrl_c_in_the_cli_is_one_line_and_status_130():
+def test_ctrl_c_in_the_cli_is_one_line_and_status_130(sigint_default):
     # about a minute uninterrupted; interrupted once its progress bar (with the estimate) is up
     proc = subprocess.Popen([sys.executable, "-m", "paper_checks.cli", "sweep", "pitchfork", "--g", "1.2:1.2:1",
                              "--T", "20000000000", "--samples", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=dict(os.environ))
+                            env=dict(os.environ), preexec_fn=sigint_default)
     seen = b""
     while b"item" not in seen:
         chunk = proc.stderr.read(1)

@@ -55,11 +55,11 @@ def test_missing_records_with_no_train_are_not_run_and_name_the_command(tmp_path
     assert [d["verdict"] for d in data] == ["not run"]
 
 
-def test_ctrl_c_keeps_checkpoints_and_a_rerun_finishes_with_identical_records(tmp_path):
+def test_ctrl_c_keeps_checkpoints_and_a_rerun_finishes_with_identical_records(tmp_path, sigint_default):
     env = dict(os.environ)
     cmd = [sys.executable, "-m", "paper_checks.cli", "check", "--quick", "--only", "fig1_rnn_collapse", "--workers", "1",
            "--out", str(tmp_path / "a")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=sigint_default)
     runs = tmp_path / "a" / "runs"
     # interrupt once a training checkpoint exists (the reduced runs checkpoint every 1000 of 4000 steps)
     for _ in range(1200):
@@ -86,3 +86,19 @@ def test_ctrl_c_keeps_checkpoints_and_a_rerun_finishes_with_identical_records(tm
         a, b = TrainingRecord.load(runs / name), TrainingRecord.load(tmp_path / "b" / "runs" / name)
         assert a.steps == b.steps and np.array_equal(np.array(a.W), np.array(b.W))
         assert np.array_equal(a.loss, b.loss) and np.array_equal(a.stable_rank, b.stable_rank)
+
+
+
+def test_analysis_processes_leave_ctrl_c_to_the_main_job_and_die_with_their_parent():
+    # Linux (PR_SET_PDEATHSIG), as this project's machines are
+    code = (
+        "import ctypes, signal\n"
+        "from paper_checks._runs import _init_analysis_process\n"
+        "_init_analysis_process()\n"
+        "sig = ctypes.c_int(0)\n"
+        "ctypes.CDLL('libc.so.6').prctl(2, ctypes.byref(sig))\n"  # PR_GET_PDEATHSIG
+        "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, sig.value == signal.SIGTERM)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True"]
