@@ -215,3 +215,29 @@ def test_the_rnn_kernels_module_is_verified_like_the_forms(cache, tmp_path):
     second = run()
     assert not second["canary"] and second["H"] == first["H"]
     assert any("did not match" in w for w in second["warnings"]) and module.read_text() == good
+
+
+def test_the_gru_works_without_a_usable_kernel_cache(tmp_path):
+    """An unusable cache directory (here a file) is refused for machine code, but the GRU still runs: its kernels
+    are compiled in memory with a warning, and its states equal the protocol's generic loop."""
+    blocked = tmp_path / "not_a_folder"
+    blocked.write_text("x")
+    code = textwrap.dedent(
+        """
+        import warnings
+        import numpy as np
+        from numerics.rnn import AbstractCell, GRUCell
+        rng = np.random.default_rng(0)
+        cell = GRUCell.init(4, 2, rng)
+        h0, X = rng.normal(size=(3, 4)), rng.normal(size=(5, 3, 2))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            H = cell.forward(h0, X)
+        print(float(np.abs(H - AbstractCell.forward(cell, h0, X)).max()), any("in memory" in str(w.message) for w in caught))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, NFSNTK_CACHE_DIR=str(blocked)),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    err, warned = out.stdout.split()
+    assert float(err) < 1e-15 and warned == "True"

@@ -112,9 +112,29 @@ _NAME = "nfsntk_rnn_fused_" + hashlib.sha256(_SOURCE.encode()).hexdigest()[:32]
 
 
 @functools.cache
-def kernel(name: str):
-    """The jitted kernel ``name`` of the module above (compiled at first use, cached on disk)."""
-    from .._codegen import guarded_kernel, verified_module
+def _module():
+    from .._codegen import CacheDirectoryError, verified_module
 
-    module, path = verified_module(_NAME, _SOURCE)
-    return guarded_kernel(module, path, name)
+    try:
+        return verified_module(_NAME, _SOURCE)
+    except CacheDirectoryError as err:
+        # no safe place for machine code: compile in memory for this process (a second or two), never fail
+        import types
+        import warnings
+
+        warnings.warn(f"{err}; the GRU kernels are compiled in memory for this process instead", RuntimeWarning,
+                      stacklevel=4)
+        module = types.ModuleType(_NAME)
+        exec(compile(_SOURCE.replace("cache=True", "cache=False"), f"<{_NAME}>", "exec"),  # noqa: S102 - our text
+             module.__dict__)
+        return module, None
+
+
+@functools.cache
+def kernel(name: str):
+    """The jitted kernel ``name`` of the module above (compiled at first use, cached on disk; in memory, with a
+    warning, when the kernel cache directory cannot be used safely)."""
+    from .._codegen import guarded_kernel
+
+    module, path = _module()
+    return getattr(module, name) if path is None else guarded_kernel(module, path, name)
