@@ -711,17 +711,13 @@ class GRUCell(ParamCell):
             parts.append((base, Ki))
         return parts
 
-    def _coefficients(self, h, x, c, scratch):
-        """The step tangent above rearranged, at one step (h (B, N), x (B, n_in) or None) into
-        c = (C_r, C_z, C_n, r, z), each (B, N):
-        dh' = C_r (dgi_r + dgh_r) + C_z (dgi_z + dgh_z) + C_n (r dgh_n + dgi_n) + z dh,
-        C_n = (1-z)(1-n^2), C_r = C_n gh_n r(1-r), C_z = (h-n) z(1-z).  Computed step by step inside
-        the sequence loops: for all steps at once the arrays leave the cache (2.5x slower at B = 256)."""
-        return self._fused_gates(h, x, scratch, c)
-
     def _fused_gates(self, Hprev, xin, hnew, coefficients=None):
         """The update over any leading shape: the two input products, tanh in numpy, the rest fused
-        (``_fused``); with ``coefficients`` (5, ..., N) also C_r, C_z, C_n, r, z there."""
+        (``_fused``); with ``coefficients`` (5, ..., N) also the step tangent above rearranged,
+        c = (C_r, C_z, C_n, r, z):
+        dh' = C_r (dgi_r + dgh_r) + C_z (dgi_z + dgh_z) + C_n (r dgh_n + dgi_n) + z dh,
+        C_n = (1-z)(1-n^2), C_r = C_n gh_n r(1-r), C_z = (h-n) z(1-z).  The sequence loops call it
+        step by step: for all steps at once the arrays leave the cache (2.5x slower at B = 256)."""
         p = self._p
         Hp = Hprev.reshape(-1, self._N)
         GH = Hp @ p["weight_hh"].T
@@ -744,8 +740,8 @@ class GRUCell(ParamCell):
         return hnew
 
     def forward(self, h0, X=None, T=None):
-        # the protocol's forward with the update fused (``_fused.gru_gates``): the input products of
-        # all steps before the loop, per step one product and one pass
+        # the protocol's forward with the update fused (``_gates_from``): the input products of all
+        # steps before the loop, per step one product, tanh and two fused passes
         h0, X, T = self._start(h0, X, T)
         p, N = self._p, self._N
         B = h0.shape[0]
@@ -791,7 +787,7 @@ class GRUCell(ParamCell):
                 np.matmul(out[t - 1].reshape(B * m, N), WT, out=Q.reshape(B * m, 3 * N))
             if xin is not None:
                 np.matmul(xin[t], dWiT, out=Pi.reshape(B, m * 3 * N))
-            self._coefficients(H[t], None if xin is None else xin[t], c, scratch)
+            self._fused_gates(H[t], None if xin is None else xin[t], scratch, c)
             step(P, Q, bh, Pi, bi, xin is not None, t > 0, *c, out[t - 1] if t else out[t], out[t])
         return np.ascontiguousarray(out.transpose(2, 0, 1, 3))
 
@@ -818,14 +814,14 @@ class GRUCell(ParamCell):
         for t in range(T - 1, -1, -1):
             if t < T - 1:
                 np.matmul(Gh[t + 1].reshape(B * m, 3 * N), W, out=back.reshape(B * m, N))
-            self._coefficients(H[t], None if xin is None else xin[t], c, scratch)
+            self._fused_gates(H[t], None if xin is None else xin[t], scratch, c)
             # z of step t + 1 carries lam_{t+1} back (c_next: the previous iteration's coefficients)
             step(back, c_next[4] if t < T - 1 else c[4], lam, Vt[t], t == T - 1, c[0], c[1], c[2], c[3],
                  nxt, Gh[t], Gin[t])
             lam, nxt = nxt, lam
             c, c_next = c_next, c
         grads = {"weight_hh": weight_grad(Gh, H[:-1]), "bias_hh": Gh.sum(axis=(0, 1))}
-        gi = Gh.sum(axis=(0, 1))
+        gi = grads["bias_hh"].copy()  # the r and z blocks are shared; the n block is C_n lam, not C_n r lam
         gi[:, 2 * N:] = Gin.sum(axis=(0, 1))
         grads["bias_ih"] = gi
         if xin is not None:

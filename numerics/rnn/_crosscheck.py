@@ -306,22 +306,21 @@ def _track_multiplier(nets: list, h_star: np.ndarray, start: int,
     mu = np.full(n, np.nan)
     valid = np.zeros(n, dtype=bool)
     for order in (range(start, n), range(start, -1, -1)):
-        h, vec = h_star.copy(), None
+        h, vec, scalar = h_star.copy(), None, True
         for i in order:
             h, res = _newton(nets[i], h, 60, 1e-12, x)
             if res > 1e-9:
                 raise RuntimeError(f"the tracked fixed point is lost at grid point {i}; use a narrower s-range")
             H[i] = h
-            if vec is False:
+            if not scalar:
                 continue
             vals, vecs = np.linalg.eig(nets[i].jacobian_h(h, x))
             if vec is None:
-                value = _real_nearest(vals, 1.0, i)
-                k = int(np.argmin(np.abs(vals - value)))
+                k = int(np.argmin(np.abs(vals - _real_nearest(vals, 1.0, i))))
             else:
                 k = int(np.argmax(np.abs(vecs.conj().T @ vec)))
             if abs(vals[k].imag) > 1e-9 * max(1.0, abs(vals[k])):
-                vec = False  # the critical mode turned oscillatory: no scalar form from here on
+                scalar = False  # the critical mode turned oscillatory: no scalar form from here on
                 continue
             vec = np.real(vecs[:, k]) / np.linalg.norm(np.real(vecs[:, k]))
             mu[i], valid[i] = vals[k].real, True

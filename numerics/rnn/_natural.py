@@ -172,32 +172,25 @@ class ModelFisher:
 
     def __init__(self, model, batch) -> None:
         self.model = model
-        self.cell = model.cell
         self.X = batch.X
-        self.H = self.cell.forward(batch.h0, batch.X, T=batch.Y.shape[0])
-        self.n_cell = self.cell.n_params
-        self.n_params = self.n_cell + model.weight.size + model.bias.size
-
-    def _split(self, U):
-        P, C = self.n_cell, self.model.weight
-        return U[:, :P], U[:, P:P + C.size].reshape((-1,) + C.shape), U[:, P + C.size:]
+        self.H = model.cell.forward(batch.h0, batch.X, T=batch.Y.shape[0])
+        self.n_params = model.n_params
 
     def jvp(self, U: np.ndarray) -> np.ndarray:
         """J_y U: output perturbations (m, T, B, n_out) for directions U (m, n_params)."""
         U = np.atleast_2d(real_array(U, "directions"))
         if U.shape[-1] != self.n_params:
             raise ValueError(f"directions must have shape (m, {self.n_params}), got {U.shape}")
-        u_theta, u_C, u_d = self._split(U)
-        dY = self.cell.jvp(self.H, self.X, u_theta) @ self.model.weight.T
+        u_theta, u_C, u_d = self.model.split(U)
+        dY = self.model.cell.jvp(self.H, self.X, u_theta) @ self.model.weight.T
         dY += np.einsum("mon,tbn->mtbo", u_C, self.H[1:])
         dY += u_d[:, None, None, :]
         return dY
 
     def vjp(self, V: np.ndarray) -> np.ndarray:
         """J_y^T V for output cotangents V (m, T, B, n_out): (m, n_params)."""
-        g_theta = self.cell.vjp(self.H, self.X, V @ self.model.weight)
-        g_C = np.einsum("mtbo,tbn->mon", V, self.H[1:])
-        return np.concatenate([g_theta, g_C.reshape(V.shape[0], -1), V.sum(axis=(1, 2))], axis=1)
+        g_theta, g_C, g_d = self.model.vjp(self.H, self.X, V)
+        return np.concatenate([g_theta, g_C.reshape(V.shape[0], -1), g_d], axis=1)
 
     def fisher_matvec(self, U: np.ndarray) -> np.ndarray:
         """J_y^T J_y U for the rows of U (m, n_params)."""

@@ -112,7 +112,13 @@ def _run_tasks(fn: Callable, args: list[tuple], client: Any, processes: int, ret
 
         futures = [check_client(client).submit(fn, *a, 1, retries=retries, pure=False) for a in args]
         return client.gather(futures)  # all of them, or the first error
-    if processes == 1 or len(args) == 1:
+    return map_processes(fn, args, processes)
+
+
+def map_processes(fn: Callable, args: list[tuple], processes: int, initializer: Callable = _init_process) -> list:
+    """fn(*a) for every a, in order: here when ``processes`` is 1 (or there is one task), else in that many
+    spawned processes started by ``initializer`` (default: one BLAS thread each)."""
+    if processes == 1 or len(args) <= 1:
         return [fn(*a) for a in args]
     import multiprocessing
     import pickle
@@ -124,7 +130,7 @@ def _run_tasks(fn: Callable, args: list[tuple], client: Any, processes: int, ret
         raise ValueError(f"with processes > 1 every argument must be picklable ({type(exc).__name__}: {exc}); "
                          "pass module-level functions (e.g. a ModelSpec instead of a lambda), or processes=1") from None
     with ProcessPoolExecutor(min(processes, len(args)), mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_init_process) as pool:
+                             initializer=initializer) as pool:
         return list(pool.map(fn, *zip(*args)))
 
 

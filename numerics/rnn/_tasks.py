@@ -67,15 +67,28 @@ class Model:
         """y_1..y_T (T, B, n_out) from the states h_0..h_T."""
         return H[1:] @ self.weight.T + self.bias
 
+    @property
+    def n_params(self) -> int:
+        """The cell's parameters, then the readout's weight and bias: the model's flat vector."""
+        return self.cell.n_params + self.weight.size + self.bias.size
+
+    def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A flat vector (..., n_params) in the model's order -> (cell theta (..., P), weight (..., n_out, N),
+        bias (..., n_out)), views where the layout allows."""
+        P, C = self.cell.n_params, self.weight
+        return x[..., :P], x[..., P:P + C.size].reshape(x.shape[:-1] + C.shape), x[..., P + C.size:]
+
+    def vjp(self, H: np.ndarray, X, V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """J_y^T V for output cotangents V (m, T, B, n_out) on y_1..y_T: the gradients in the cell's
+        parameters (m, P), the readout weight (m, n_out, N) and bias (m, n_out), batch summed."""
+        return (self.cell.vjp(H, X, V @ self.weight), np.einsum("mtbo,tbn->mon", V, H[1:]), V.sum(axis=(1, 2)))
+
     def loss_and_gradients(self, batch: Batch) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """L = mean (y - y*)^2 and its gradients: (L, d theta_cell (P,), d weight, d bias)."""
         H = self.cell.forward(batch.h0, batch.X, T=batch.Y.shape[0])
         err = self.outputs(H) - batch.Y
-        g_out = 2.0 * err / err.size
-        d_weight = np.einsum("tbo,tbn->on", g_out, H[1:])
-        d_bias = g_out.sum(axis=(0, 1))
-        d_theta = self.cell.vjp(H, batch.X, (g_out @ self.weight)[None])[0]
-        return float(np.mean(err**2)), d_theta, d_weight, d_bias
+        d_theta, d_weight, d_bias = self.vjp(H, batch.X, (2.0 * err / err.size)[None])
+        return float(np.mean(err**2)), d_theta[0], d_weight[0], d_bias[0]
 
 
 @dataclass(frozen=True)
@@ -238,22 +251,22 @@ def fit(model: Model, task, steps: int, lr: float = 1e-2, batch: int = 64, optim
         raise ValueError(f"the task has {task.n_in} inputs and {task.n_out} outputs; the model takes "
                          f"{model.cell.n_in} and gives {model.n_out}")
     gen = as_generator(seed)
-    cell, C, d = model.cell, model.weight.copy(), model.bias.copy()
-    theta = cell.flat()
-    P = theta.size
-    x = np.concatenate([theta, C.ravel(), d])
+    cell = model.cell
+    x = np.concatenate([cell.flat(), model.weight.ravel(), model.bias])  # the model's flat order (Model.split)
     m = np.zeros_like(x)
     v = np.zeros_like(x)
     rec = FitRecord(template=cell)
 
     def keep(step: int) -> None:
         rec.steps.append(step)
-        rec.thetas.append(x[:P].copy())
-        rec.readouts.append((x[P:P + C.size].reshape(C.shape).copy(), x[P + C.size:].copy()))
+        theta, weight, bias = model.split(x)
+        rec.thetas.append(theta.copy())
+        rec.readouts.append((weight.copy(), bias.copy()))
 
     keep(0)
     for step in range(1, steps + 1):
-        current = Model(cell.with_flat(x[:P], check=False), x[P:P + C.size].reshape(C.shape), x[P + C.size:])
+        theta, weight, bias = model.split(x)
+        current = Model(cell.with_flat(theta, check=False), weight, bias)
         data = task.sample(batch, cell.N, gen)
         L, g_theta, g_C, g_d = current.loss_and_gradients(data)
         if not np.isfinite(L):
