@@ -130,6 +130,19 @@ def obtain(out_dir: Path, spec: RunSpec, *, train_missing: bool = True, progress
     return rec
 
 
+def seed_names(specs: dict[str, "RunSpec"], seeds: int) -> dict[str, "RunSpec"]:
+    """:func:`seed_keys` named for the plan: ``name`` at seed 0, ``name seed s`` after it."""
+    return {(n if s == 0 else f"{n} seed {s}"): spec for (n, s), spec in seed_keys(specs, seeds).items()}
+
+
+def ensure(out_dir: Path, specs: dict, train_missing: bool = True) -> None:
+    """Every record of ``specs`` on disk: missing ones trained (resuming a checkpoint) where allowed, else
+    :class:`CheckNotRun`; present ones are not loaded."""
+    for spec in specs.values():
+        if status(out_dir, spec)[0] != "done":
+            obtain(out_dir, spec, train_missing=train_missing)
+
+
 def takes_seeds(function) -> bool:
     import inspect
 
@@ -167,13 +180,12 @@ def _record_digest(out_dir: Path, spec: RunSpec) -> str:
     return hashlib.sha256(npz.read_bytes()).hexdigest()
 
 
-def _analysis_task(function: str, out_dir: Path, spec: RunSpec, kind: str, settings: dict) -> dict:
+def _analysis_task(function: str, out_dir: Path, spec: RunSpec, kind: str, settings: dict, digest: str) -> dict:
     import json
     import os
     import tempfile
 
     module, name = function.split(":")
-    digest = _record_digest(out_dir, spec)
     try:
         result = {"value": getattr(importlib.import_module(module), name)(out_dir, spec, **settings)}
     except (ValueError, RuntimeError) as err:  # the analysis does not apply to this run: said, and kept
@@ -225,33 +237,25 @@ def cached_analyses(out_dir: Path, specs: dict, kind: str, function: str, settin
     each).  Values are what JSON keeps (tuples become lists, arrays lists); an analysis that raises
     ValueError/RuntimeError gives ``{"not_run": message}`` instead of ``{"value": ...}``."""
     import json
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor
+
+    from numerics._inputs import check_threads
+    from numerics.rnn._seeds import map_processes
 
     out = {}
     todo = []
     for key, spec in specs.items():
+        digest = _record_digest(out_dir, spec)  # read once: checks the cache, or goes with the task
         path = record_path(out_dir, spec).with_name(f"{spec.name}.{kind}.json")
         try:
             saved = json.loads(path.read_text())
             if (saved.get("version") == ANALYSIS_VERSION and saved.get("settings") == settings
-                    and saved.get("record_sha256") == _record_digest(out_dir, spec)):
+                    and saved.get("record_sha256") == digest):
                 out[key] = saved["result"]
                 continue
         except (OSError, ValueError, KeyError, AttributeError):
             pass  # missing or damaged: computed again
-        todo.append(key)
-    if not todo:
-        return out
-    if processes is None:
-        processes = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    args = [(function, out_dir, specs[k], kind, settings) for k in todo]
-    if processes <= 1 or len(todo) == 1:
-        results = [_analysis_task(*a) for a in args]
-    else:
-        with ProcessPoolExecutor(min(processes, len(todo)), mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_init_analysis_process) as pool:
-            results = list(pool.map(_analysis_task, *zip(*args)))
-    out.update(zip(todo, results))
+        todo.append((key, (function, out_dir, spec, kind, settings, digest)))
+    results = map_processes(_analysis_task, [a for _, a in todo], check_threads(processes),
+                            initializer=_init_analysis_process)
+    out.update(zip([k for k, _ in todo], results))
     return out

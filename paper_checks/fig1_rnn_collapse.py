@@ -19,7 +19,7 @@ import numpy as np
 from numerics.rnn import (RNN, TrainConfig, TrainingRecord, bifurcation_events, forward, median_filter,
                           stable_student, track_fixed_points)
 
-from ._runs import RunSpec, cached_analyses, obtain, seed_keys
+from ._runs import RunSpec, cached_analyses, ensure, obtain, seed_keys, seed_names
 from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, Verdict, combine, fmt_spread, save_figure
 
 QUICK = dict(N=16, steps=4000, record_every=100, B=128, diag_batch=32, fixed_point_seeds=20, lr=2e-2)
@@ -52,15 +52,15 @@ def runs(quick: bool = False, seeds: int = 1) -> dict:
                              TrainConfig(config="symmetric", **(QUICK_SYMMETRIC if quick else SYMMETRIC)),
                              setup="stable_origin", check="fig1_rnn_collapse"),
     }
-    return {(n if s == 0 else f"{n} seed {s}"): spec for (n, s), spec in seed_keys(specs, seeds).items()}
+    return seed_names(specs, seeds)
 
 
 def records(out_dir: Path, quick: bool = False, train_missing: bool = True,
             seeds: int = 1) -> dict[tuple[str, int], TrainingRecord]:
-    """The records of :func:`runs`, keyed (configuration, seed), loaded (or trained when missing and allowed)."""
-    base = runs(quick)
-    return {(name, s): obtain(out_dir, spec, train_missing=train_missing)
-            for (name, s), spec in seed_keys(base, seeds).items()}
+    """Every record of :func:`runs` present (trained when missing and allowed); seed 0's loaded, keyed
+    (configuration, 0) -- the figure's.  The other seeds are read by the cached per-record analyses."""
+    ensure(out_dir, runs(quick, seeds), train_missing)
+    return {(name, 0): obtain(out_dir, spec, train_missing=False) for name, spec in runs(quick).items()}
 
 
 def _bifurcation_summary(bif) -> dict:

@@ -32,9 +32,9 @@ import numpy as np
 from numerics.rnn import (TrainingRecord, bifurcation_events, critical_direction, cusp_window, decompose,
                           find_fixed_points, imperfect_pitchfork_prediction, normal_form_prediction, restricted_sntk)
 
-from ._runs import CheckNotRun, cached_analyses, obtain, seed_keys
+from ._runs import CheckNotRun, cached_analyses, ensure, obtain, seed_keys
 from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, NOT_RUN, Verdict, combine, fmt_spread, save_figure, spread
-from .fig1_rnn_collapse import CONFIGS, records, runs  # noqa: F401 - runs: the records this check reads
+from .fig1_rnn_collapse import CONFIGS, runs  # noqa: F401 - runs: the records this check reads
 
 TARGETS = {"imperfect pitchfork": 0.9, "pitchfork": 0.95}
 MARGIN = 0.2
@@ -160,7 +160,7 @@ def crosscheck_record(out_dir: Path, spec, batch: int) -> dict:
 
 
 def run(out_dir: Path, quick: bool = False, train_missing: bool = True, seeds: int = 1) -> list[Verdict]:
-    records(out_dir, quick, train_missing, seeds)  # present, or trained where allowed
+    ensure(out_dir, runs(quick, seeds), train_missing)
     found = cached_analyses(out_dir, seed_keys(runs(quick), seeds), "fig1e", __name__ + ":crosscheck_record",
                             {"batch": 256 if quick else 1024})
     results, failures = {}, {}

@@ -35,7 +35,7 @@ import numpy as np
 
 from numerics.rnn import TrainConfig, TrainingRecord, build_two_mode_teacher, stable_student
 
-from ._runs import RunSpec, obtain, seed_keys
+from ._runs import RunSpec, obtain, seed_keys, seed_names
 from ._verdict import FAILS, HOLDS, Verdict, combine, fmt_spread, save_figure
 
 PAPER = dict(N=64, B=256, T=25, steps=10_000, lr=1e-2, record_every=50)
@@ -60,7 +60,7 @@ def runs(quick: bool = False, seeds: int = 1) -> dict[str, RunSpec]:
                            TrainConfig(config="symmetric", diagnostics="loss", **(QUICK if quick else PAPER), **o),
                            setup="two_mode", check="fig3_two_modes")
              for name, o in _overrides(quick).items()}
-    return {(n if s == 0 else f"{n} seed {s}"): spec for (n, s), spec in seed_keys(specs, seeds).items()}
+    return seed_names(specs, seeds)
 
 
 def setup(cfg: TrainConfig) -> dict:
