@@ -250,3 +250,21 @@ def test_the_scalar_form_is_compared_only_where_the_critical_multiplier_is_real(
     observed = restricted_sntk(net, x0, 25, v, s).fd
     out = pred.compare(observed)
     assert out["compared"] == pytest.approx(expected.mean()) and out["compared_s"][0] == s[expected][0]
+
+
+def test_slowest_mode_of_the_attractor_is_reported():
+    # origin attractor with multipliers w (real, along e_0) and rho e^(+-i theta): the real mode is the slowest,
+    # so a one-dimensional slow manifold exists, only while w >= rho
+    from numerics.rnn._crosscheck import _attractor_multipliers
+
+    rho, theta = 0.8, 0.7
+    rot = rho * np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    nets = []
+    for w in (0.9, 0.7):
+        W = np.zeros((3, 3))
+        W[0, 0], W[1:, 1:] = w, rot
+        nets.append(RNN(W, np.zeros(3)))
+    mu, slowest, states = _attractor_multipliers(nets)
+    np.testing.assert_allclose(mu, [0.9, 0.7], atol=1e-12)
+    np.testing.assert_array_equal(slowest, [True, False])
+    np.testing.assert_allclose(states, 0.0, atol=1e-12)

@@ -25,7 +25,8 @@ from ._continuation import Branch, Chord, ContinuationPoint, SpecialPoint, conti
 from ._tracking import FixedPointTracks, LocatedBifurcation, classify, track_fixed_points
 from ._crosscheck import (CriticalDirection, CuspWindow, Decomposition, NormalFormPrediction, RestrictedSntk, along,
                           critical_direction, cusp_window, decompose, fd_step_study, imperfect_pitchfork_prediction,
-                          normal_form_prediction, restricted_sntk)
+                          normal_form_prediction, reduced_map_prediction, restricted_sntk)
+from ._reduced import ReducedMap, reduced_map
 from ._natural import LowRankNaturalGradient, ModelFisher, gauss_newton_spectrum, model_fisher
 from ._curves import LossDrop, loss_drops, loss_roughness, median_filter
 from ._seeds import SeedRuns, fit_seeds, fit_summary, run_seeds, summarize
@@ -48,7 +49,7 @@ __all__ = [
     "track_fixed_points", "FixedPointTracks", "LocatedBifurcation", "classify",
     "critical_direction", "CriticalDirection", "decompose", "Decomposition", "along", "restricted_sntk",
     "RestrictedSntk", "fd_step_study", "normal_form_prediction", "NormalFormPrediction",
-    "cusp_window", "CuspWindow", "imperfect_pitchfork_prediction", "LowRankNaturalGradient", "ModelFisher", "model_fisher",
+    "cusp_window", "CuspWindow", "imperfect_pitchfork_prediction", "reduced_map", "ReducedMap", "reduced_map_prediction", "LowRankNaturalGradient", "ModelFisher", "model_fisher",
     "gauss_newton_spectrum", "loss_roughness", "loss_drops", "LossDrop", "median_filter",
     "run_seeds", "SeedRuns", "summarize", "fit_seeds", "fit_summary",
     "AbstractCell", "ParamCell", "TanhCell", "LeakyCell", "GRUCell",

@@ -15,6 +15,7 @@ r"""The full-RNN sNTK restricted to the learned critical direction (paper, sec. 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ from ._cells import AbstractCell
 from ._fixed_points import _newton, find_fixed_points, multipliers, real_multipliers
 from ._model import RNN, embed, forward
 from ._normal_form import RnnCriticalCoefficients, critical_coefficients
+from ._reduced import ReducedMap, reduced_map
 from ._operators import SntkOperator, check_param_scope
 from normalforms._repr import short_repr
 
@@ -240,7 +242,10 @@ class NormalFormPrediction:
     ``y0`` the initial conditions reduced to the critical mode; ``predicted`` the matched
     form's (d parameter / ds)^2 sum_{b,t} (D y_t)^2 / |b|, ``linear`` the stability-flip
     null y' = g y at the real multiplier nearest 1 of the tracked attractor.  One overall
-    amplitude (least squares) is fitted in :meth:`compare`.
+    amplitude (least squares) is fitted in :meth:`compare`.  ``valid``: where the form
+    applies (a real scalar critical mode; a truncated reduced map whose trajectories stay
+    bounded); ``scalar_slowest``: where the attractor's slowest mode is that real mode, i.e.
+    where a one-dimensional slow manifold exists for any scalar reduction to describe.
     """
 
     s: np.ndarray
@@ -252,9 +257,12 @@ class NormalFormPrediction:
     form: str
     parameter_name: str = "g"
     valid: np.ndarray | None = None
+    scalar_slowest: np.ndarray | None = None
 
     def compare(self, observed: np.ndarray, curve: str = "predicted") -> dict:
-        """Pearson r (of the values and of their logarithms), peak-location error, relative L2 error.
+        """Pearson r (of the values and of their logarithms), peak-location error, relative L2 error,
+        width ratio (predicted over observed full width at half maximum of the peak; NaN if either
+        peak's half-height crossings are not both on the compared stretch).
 
         The relative L2 error is after the one fitted amplitude; ``pearson_r_log`` compares
         the landscapes decade by decade (they span several).  Only the grid points where the
@@ -275,11 +283,32 @@ class NormalFormPrediction:
         s, pred, observed = self.s[keep], pred[keep], observed[keep]
         amplitude = float(pred @ observed / (pred @ pred))
         positive = (pred > 0) & (observed > 0)
+        (wp, closed_p), (wo, closed_o) = _half_width(s, pred), _half_width(s, observed)
         return {"pearson_r": float(np.corrcoef(pred, observed)[0, 1]),
+                "width_ratio": wp / wo if closed_p and closed_o else float("nan"),
                 "pearson_r_log": float(np.corrcoef(np.log(pred[positive]), np.log(observed[positive]))[0, 1]),
                 "peak_error": float(abs(s[np.argmax(pred)] - s[np.argmax(observed)])),
                 "relative_l2": float(np.linalg.norm(amplitude * pred - observed) / np.linalg.norm(observed)),
                 "amplitude": amplitude, "compared": float(keep.mean()), "compared_s": [float(s[0]), float(s[-1])]}
+
+
+def _half_width(s: np.ndarray, y: np.ndarray) -> tuple[float, bool]:
+    """Full width at half maximum of the peak of y(s) (linear interpolation at the half-height
+    crossings on either side of the maximum), and whether both crossings lie on the grid."""
+    k = int(np.argmax(y))
+    half = y[k] / 2
+    edges, closed = [], True
+    for step in (-1, 1):
+        j = k
+        while 0 <= j + step < y.size and y[j + step] > half:
+            j += step
+        if not 0 <= j + step < y.size:
+            edges.append(s[j])
+            closed = False
+            continue
+        a, b = j, j + step  # y[a] > half >= y[b]
+        edges.append(s[a] + (s[b] - s[a]) * (y[a] - half) / (y[a] - y[b]))
+    return float(edges[1] - edges[0]), closed
 
 
 def _real_nearest(m: np.ndarray, target: float, where: int) -> float:
@@ -327,18 +356,24 @@ def _track_multiplier(nets: list, h_star: np.ndarray, start: int,
     return H, mu, valid
 
 
-def _attractor_multipliers(nets: list, settle: int = 500, x=None) -> np.ndarray:
-    """Real multiplier nearest 1 of the attractor reached from the previous one (a fold hands over)."""
+def _attractor_multipliers(nets: list, settle: int = 500, x=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Along the line, the attractor reached from the previous one (a fold hands over): its real multiplier
+    nearest 1, whether that real mode is its slowest (largest |multiplier|, so that a one-dimensional slow
+    manifold exists to reduce to), and the attractor's states."""
     h = np.zeros(nets[0].N)
     out = np.empty(len(nets))
+    slowest = np.zeros(len(nets), dtype=bool)
+    states = np.empty((len(nets), nets[0].N))
     for i, n in enumerate(nets):
         for _ in range(settle):
             h = n.map1(h, x)
         h, res = _newton(n, h, 60, 1e-12, x)
         if res > 1e-9:
             raise RuntimeError(f"no fixed-point attractor at grid point {i} (the orbit does not settle)")
-        out[i] = _real_nearest(multipliers(n, h, x), 1.0, i)
-    return out
+        m = multipliers(n, h, x)
+        out[i], states[i] = _real_nearest(m, 1.0, i), h
+        slowest[i] = abs(out[i]) >= np.max(np.abs(m)) * (1 - 1e-9)
+    return out, slowest, states
 
 
 def _initial_states(net, x0, h0) -> np.ndarray:
@@ -575,7 +610,53 @@ def imperfect_pitchfork_prediction(net, x0: np.ndarray | None, T: int, v: np.nda
                          "cubic unfolding does not reach that far from the window; narrow the s-grid")
     predicted = np.empty(s.size)
     predicted[order] = window.kappa**2 * result.norm
-    mu = _attractor_multipliers([along(net, v, si, params) for si in s], x=x)
+    mu, slowest, _ = _attractor_multipliers([along(net, v, si, params) for si in s], x=x)
     linear = window.kappa**2 * sweep(nf.stability_flip(), mu, T, y0, progress=False).norm
     return (NormalFormPrediction(s, eps, y0, float(window.coefficients.values["b"]), predicted, linear,
-                                 "imperfect pitchfork", "eps"), window)
+                                 "imperfect pitchfork", "eps", scalar_slowest=slowest), window)
+
+
+def reduced_map_prediction(net, x0: np.ndarray | None, T: int, v: np.ndarray, s: np.ndarray, window: CuspWindow,
+                           order: int, params=None, reduced: ReducedMap | None = None, *,
+                           h0: np.ndarray | None = None, x=None) -> NormalFormPrediction:
+    r"""Predict ||J(theta* + s v) v||^2 from the reduced map y' = R(y, sigma) truncated at total degree ``order``.
+
+    The higher-order alternative to :func:`imperfect_pitchfork_prediction`'s cubic: R is the
+    Taylor expansion of the map on the saddle's invariant manifold at the window's centre
+    (:func:`~numerics.rnn._reduced.reduced_map`, ``near`` = the saddle's unstable multiplier
+    g0, sigma = s - centre), so nothing is calibrated on the folds and nothing is fitted but
+    the amplitude.  The initial conditions are reduced to y0 = <p, h0 - h_c>; the numeric
+    layer evaluates sum_{b,t} (D_sigma y_t)^2 of the truncated R at every sigma.
+
+    A truncated series is a model of the network only inside its region of convergence: a
+    trajectory that leaves twice the span of the network's own states (the initial
+    conditions and the attractors along the line, reduced) has left it, and grid points
+    where any trajectory does so are marked invalid (``valid``) rather than compared.
+    ``reduced`` (an expansion of at least ``order``) is reused instead of recomputed.
+
+    Paper, sec. 3 (the normal form as the reduced map's truncation) and fig. 1E.
+    """
+    states = _initial_states(net, x0, h0)
+    s = np.asarray(s, dtype=np.float64)
+    if s.ndim != 1 or s.size < 3 or not np.all(np.diff(s) > 0):
+        raise ValueError("s must be an increasing 1-D grid of >= 3 points")
+    if reduced is None or reduced.order < order:
+        gap = abs(window.coefficients.p @ (window.fold_states[1] - window.fold_states[0]))
+        reduced = reduced_map(net, v, window.centre, window.h_centre, order, params, near=window.g0,
+                              scales=(gap, window.folds[1] - window.folds[0]), x=x)
+    R = reduced.truncate(order)
+    expression, constants = R.expression()
+    form = nf.NormalForm(expression, state="y", param="e", constants=constants,
+                         name=f"reduced map to order {order} at the saddle")
+    y0 = R.reduce(states)
+    mu, slowest, attractors = _attractor_multipliers([along(net, v, si, params) for si in s], x=x)
+    span = max(np.max(np.abs(y0)), np.max(np.abs(R.reduce(attractors))))
+    sigma = s - window.centre
+    with warnings.catch_warnings():  # escapes are handled here, as invalid grid points
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = sweep(form, sigma, T, y0, progress=False, escape_radius=2 * span)
+    valid = (np.asarray(result.escaped) == 0) & np.isfinite(result.norm)
+    predicted = np.where(valid, result.norm, np.nan)
+    linear = sweep(nf.stability_flip(), mu, T, y0, progress=False).norm
+    return NormalFormPrediction(s, sigma, y0, float(R.r[3, 0]) if order >= 3 else 0.0, predicted, linear,
+                                f"reduced map, order {order}", "sigma", valid=valid, scalar_slowest=slowest)

@@ -44,7 +44,7 @@ class Jet:
 
     @property
     def T(self) -> "Jet":
-        return Jet([_swap(a) for a in self.c])
+        return Jet([a if _zero(a) else _swap(a) for a in self.c])
 
     def _coerce(self, other) -> "Jet":
         if isinstance(other, Jet):
