@@ -33,7 +33,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._runs import CheckNotRun, RunSpec, takes_seeds, check_runs, default_seeds, obtain, run_check, status
+from ._runs import (CheckNotRun, RunSpec, check_runs, default_seeds, obtain, run_check, seeded, status,
+                    takes_seeds)
 from ._verdict import Verdict
 
 #: Environment of the worker processes: one BLAS/OpenMP thread each, no display.
@@ -64,6 +65,7 @@ class Task:
     deps: set = field(default_factory=set)
     spec: RunSpec | None = None
     check: str | None = None
+    seed: int = 0  # the seed of a figure-4 spectrum task
     state: str = "to do"
     progress: float = 0.0
 
@@ -99,10 +101,10 @@ def _train(out_dir: Path, key: str, spec: RunSpec) -> str:
     return "done"
 
 
-def _spectrum(out_dir: Path, quick: bool) -> dict:
+def _spectrum(out_dir: Path, quick: bool, seed: int = 0) -> dict:
     from . import fig4_natural_gradient
 
-    return fig4_natural_gradient.later_runs(out_dir, quick, train_missing=False)
+    return fig4_natural_gradient.later_runs(out_dir, quick, train_missing=False, seed=seed)
 
 
 def _check(out_dir: Path, name: str, quick: bool, seeds: int) -> list[Verdict]:
@@ -177,42 +179,44 @@ class Plan:
             for spec in _run_specs(name, quick, seeds).values():
                 specs.setdefault(spec.name, spec)
                 needs[name].append(spec.name)
-        pending_rank_k = None
+        pending_rank_k: dict[int, RunSpec] = {}  # seed -> stand-in for its rank-k run, while its spectrum is unknown
         if "fig4_natural_gradient" in checks:
             from . import fig4_natural_gradient as fig4
 
-            sgd = fig4.runs(quick)["SGD"]
-            if _spectrum_known(out_dir, sgd):
-                for spec in fig4.later_runs(out_dir, quick, train_missing=False).values():
-                    specs.setdefault(spec.name, spec)
-                    needs["fig4_natural_gradient"].append(spec.name)
-            elif train_missing:
-                pending_rank_k = specs_for_rank_k(quick)
+            for seed in range(seeds):
+                if _spectrum_known(out_dir, seeded(fig4.runs(quick)["SGD"], seed)):
+                    for spec in fig4.later_runs(out_dir, quick, train_missing=False, seed=seed).values():
+                        specs.setdefault(spec.name, spec)
+                        needs["fig4_natural_gradient"].append(spec.name)
+                elif train_missing:
+                    pending_rank_k[seed] = specs_for_rank_k(quick, seed)
         states = {n: status(out_dir, spec) for n, spec in specs.items()}
         to_train = [specs[n] for n, (state, _) in states.items() if state != "done"]
         plan.missing = [] if train_missing else [f"{s.label}: {s.name} (make it with `{s.command}`)" for s in to_train]
         if not train_missing:
             to_train = []
-        plan._calibrate(to_train + ([pending_rank_k] if pending_rank_k else []))
+        plan._calibrate(to_train + list(pending_rank_k.values())[:1])
         for spec in to_train:
             state, step = states[spec.name]
             what = "missing" if state == "missing" else f"resumes from its checkpoint at step {step}"
             key = f"train:{spec.name}"
             plan.tasks[key] = Task(key, "train", f"{spec.label} [{what}]",
                                    plan._train_seconds(spec) * (1 - step / spec.config.steps), spec=spec)
-        if pending_rank_k is not None:
-            deps = {f"train:{fig4.runs(quick)['SGD'].name}"} & set(plan.tasks)
-            plan.tasks["spectrum:fig4"] = Task(
-                "spectrum:fig4", "spectrum", "figure 4: the SGD run's Fisher spectrum decides the rank k of the next run",
-                SPECTRUM_SECONDS * plan.speed * (0.2 if quick else 1.0), deps=deps)
-            plan.tasks["train:rank-k"] = Task(
-                "train:rank-k", "placeholder", "figure 4: natural gradient, rank k = modes at the edge of stability "
-                "[decided after the spectrum; estimated for k = 4, our paper-scale count]",
-                plan._train_seconds(pending_rank_k), deps={"spectrum:fig4"})
+        for seed, stand_in in pending_rank_k.items():
+            tag = "" if seed == 0 else f" seed {seed}"
+            deps = {f"train:{seeded(fig4.runs(quick)['SGD'], seed).name}"} & set(plan.tasks)
+            plan.tasks[f"spectrum:fig4{tag}"] = Task(
+                f"spectrum:fig4{tag}", "spectrum", f"figure 4: the SGD run's Fisher spectrum decides the rank k of "
+                f"the next run{' [seed %d]' % seed if seed else ''}",
+                SPECTRUM_SECONDS * plan.speed * (0.2 if quick else 1.0), deps=deps, seed=seed)
+            plan.tasks[f"train:rank-k{tag}"] = Task(
+                f"train:rank-k{tag}", "placeholder", "figure 4: natural gradient, rank k = modes at the edge of "
+                f"stability{' [seed %d]' % seed if seed else ''} [decided after the spectrum; estimated for k = 4, "
+                "our paper-scale count]", plan._train_seconds(stand_in), deps={f"spectrum:fig4{tag}"}, seed=seed)
         for name in checks:
             deps = {f"train:{n}" for n in needs[name]} & set(plan.tasks)
-            if name == "fig4_natural_gradient" and pending_rank_k is not None:
-                deps |= {"spectrum:fig4", "train:rank-k"}
+            if name == "fig4_natural_gradient":
+                deps |= {k for k, t in plan.tasks.items() if t.kind in ("spectrum", "placeholder")}
             table = QUICK_ANALYSIS_SECONDS if quick else ANALYSIS_SECONDS
             module = importlib.import_module(f"paper_checks.{name}")
             # a check over seeds analyses every seed's records (in parallel processes: the workers' share)
@@ -317,7 +321,7 @@ class Plan:
             if task.kind == "train":
                 fut = pool.submit(_train, self.out_dir, task.key, task.spec)
             elif task.kind == "spectrum":
-                fut = pool.submit(_spectrum, self.out_dir, self.quick)
+                fut = pool.submit(_spectrum, self.out_dir, self.quick, task.seed)
             elif task.kind == "check":
                 fut = pool.submit(_check, self.out_dir, task.check, self.quick, self.seeds)
             else:
@@ -376,9 +380,10 @@ class Plan:
         if task.kind == "check":
             results[task.check] = result
         if task.kind == "spectrum":
-            self.tasks.pop("train:rank-k")  # the rank-k run is replaced by the ranks the spectrum chose
+            stand_in = task.key.replace("spectrum:fig4", "train:rank-k")
+            self.tasks.pop(stand_in)  # the rank-k run is replaced by the rank the spectrum chose
             check = self.tasks["check:fig4_natural_gradient"]
-            check.deps.discard("train:rank-k")
+            check.deps.discard(stand_in)
             for spec in result.values():
                 state, step = status(self.out_dir, spec)
                 if state != "done":
@@ -388,7 +393,7 @@ class Plan:
                     check.deps.add(key)
 
 
-def specs_for_rank_k(quick: bool) -> RunSpec:
+def specs_for_rank_k(quick: bool, seed: int = 0) -> RunSpec:
     """The rank-4 run, as a stand-in for figure 4's rank-k run before its k is known (k = 4 at paper scale here)."""
     from dataclasses import asdict
 
@@ -396,7 +401,7 @@ def specs_for_rank_k(quick: bool) -> RunSpec:
 
     from . import fig4_natural_gradient as fig4
 
-    base = fig4.runs(quick)["SGD"].config
+    base = seeded(fig4.runs(quick)["SGD"], seed).config
     return RunSpec("figure 4: natural gradient, rank k",
                    TrainConfig(**{**asdict(base), **fig4.NATURAL, **fig4.rank_k_settings(4)}), check="fig4_natural_gradient")
 

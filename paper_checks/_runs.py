@@ -170,7 +170,7 @@ def default_seeds(quick: bool) -> int:
 # ---- per-record analyses, cached beside the record and computed in parallel --------------------------
 
 #: Bumped when an analysis changes what it computes: older caches are then recomputed, never reused.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 
 def _record_digest(out_dir: Path, spec: RunSpec) -> str:

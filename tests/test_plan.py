@@ -24,7 +24,9 @@ def test_the_plan_names_every_check_record_and_estimate_without_training(tmp_pat
     for name in paper_checks.CHECKS:
         assert name in out
     assert "[missing]" in out and "estimated:" in out and "2 worker" in out
-    assert "decided after the spectrum" in out  # figure 4's rank-k run
+    # figure 4's rank-k run, one per seed, each decided by its own seed's SGD spectrum
+    assert out.count("decided after the spectrum") == QUICK_SEEDS
+    assert "rank k of the next run [seed 1]" in out and "edge of stability [seed 1]" in out
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
