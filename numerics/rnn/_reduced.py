@@ -115,7 +115,7 @@ class ReducedMap:
         c = np.abs(self.r[:, 0] if variable == "y" else self.r[0, :])
         start = 2 if variable == "y" else 1  # R's linear y-term is the multiplier, not a series term
         n = np.arange(max(start, (self.order + 1) // 2), self.order + 1)
-        n = n[c[n] > 0]
+        n = n[c[n] > 1e-12 * c.max()]  # a symmetry's vanishing terms (zero up to rounding) carry no rate
         if n.size < 2:
             return float("inf")
         slope = np.polyfit(n, np.log(c[n]), 1)[0]
