@@ -20,6 +20,7 @@ import numpy as np
 from ._config import TrainConfig
 from ._model import RNN
 from ._natural import LowRankNaturalGradient
+from ._optim import Adam, Momentum
 from ._records import RecordError, TrainingRecord, _atomic_write
 
 _PER_RECORD = ("steps", "loss", "spectral_radius", "trace", "lambda_max", "stable_rank")
@@ -30,13 +31,18 @@ def _paths(path: str | Path) -> tuple[Path, Path]:
     return Path(f"{path}.npz"), Path(f"{path}.json")
 
 
-def natural_for(cfg: TrainConfig) -> LowRankNaturalGradient | None:
-    """The natural-gradient optimiser a config asks for (None for SGD), in its initial state."""
+def natural_for(cfg: TrainConfig) -> LowRankNaturalGradient | Momentum | Adam | None:
+    """The optimiser a config asks for beyond plain SGD (None for SGD), in its initial state."""
+    if cfg.optimizer == "momentum":
+        return Momentum(cfg.momentum)
+    if cfg.optimizer == "adam":
+        return Adam(cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps)
     if cfg.optimizer != "natural":
         return None
     return LowRankNaturalGradient(rank=cfg.ng_rank, refresh=cfg.ng_refresh, iters=cfg.ng_iters,
                                   damping=cfg.ng_damping, params=cfg.params,
-                                  rng=np.random.default_rng([cfg.seed, 1]))  # batches stay as in SGD
+                                  rng=np.random.default_rng([cfg.seed, 1]),  # batches stay as in SGD
+                                  threshold=cfg.ng_threshold, max_rank=cfg.ng_max_rank, probe=cfg.ng_probe)
 
 
 @dataclass
@@ -50,7 +56,7 @@ class _Checkpoint:
     b: np.ndarray
     x: np.ndarray
     record: TrainingRecord
-    natural: LowRankNaturalGradient | None
+    natural: LowRankNaturalGradient | Momentum | Adam | None
 
     def write(self, path: str | Path) -> None:
         npz, meta = _paths(path)
@@ -60,10 +66,16 @@ class _Checkpoint:
                       batch_loss=np.asarray(rec.batch_loss, np.float64),
                       **{f"rec_{k}": np.asarray(getattr(rec, k), np.float64) for k in _PER_RECORD})
         natural = None
-        if nat is not None:
-            natural = {"steps": nat._steps, "rng": nat._gen.bit_generator.state}
+        if rec.ng_ranks:
+            arrays["rec_ng_ranks"] = np.asarray(rec.ng_ranks, np.int64)
+        if isinstance(nat, LowRankNaturalGradient):
+            natural = {"steps": nat._steps, "rng": nat._gen.bit_generator.state, "k": nat.k,
+                       "history": nat.history}
             if nat.U is not None:
                 arrays.update(nat_U=nat.U, nat_eigenvalues=nat.eigenvalues)
+        elif nat is not None:  # momentum or Adam: its state arrays
+            natural = {"kind": type(nat).__name__}
+            arrays.update({f"opt_{k}": v for k, v in nat.state().items()})
         info = {"format": 2, "config": asdict(self.config), "step": self.step, "rng": self.rng.bit_generator.state,
                 "diag_rng": self.diag_rng.bit_generator.state,
                 "natural": natural, "fixed_points": rec.fixed_points}
@@ -100,13 +112,17 @@ class _Checkpoint:
         rec.W, rec.b = list(arrays["rec_W"]), list(arrays["rec_b"])
         rec.batch_loss = arrays["batch_loss"].tolist()
         rec.fixed_points = info["fixed_points"]
-        natural = None
-        if info["natural"] is not None:
-            natural = natural_for(cfg)
+        rec.ng_ranks = [int(k) for k in arrays.get("rec_ng_ranks", [])]
+        natural = natural_for(cfg)
+        if isinstance(natural, LowRankNaturalGradient) and info["natural"] is not None:
             natural._steps = int(info["natural"]["steps"])
             natural._gen.bit_generator.state = info["natural"]["rng"]
+            natural.k = int(info["natural"].get("k", natural.k))
+            natural.history = [tuple(h) for h in info["natural"].get("history", [])]
             if "nat_U" in arrays:
                 natural.U, natural.eigenvalues = arrays["nat_U"], arrays["nat_eigenvalues"]
+        elif natural is not None:
+            natural.load({k[4:]: v for k, v in arrays.items() if k.startswith("opt_")}, int(info["step"]))
         teacher = RNN(arrays["teacher_W"], arrays["teacher_b"])
         return cls(cfg, int(info["step"]), rng, diag_rng, teacher, arrays["W"], arrays["b"], arrays["x"], rec, natural)
 

@@ -12,7 +12,7 @@ import numpy as np
 from .._inputs import SeedLike, as_generator, positive_int
 
 CONFIGS = ("paper", "symmetric")
-OPTIMIZERS = ("sgd", "natural")
+OPTIMIZERS = ("sgd", "natural", "momentum", "adam")
 DIAGNOSTICS = ("full", "events", "loss")
 
 
@@ -36,9 +36,13 @@ class TrainConfig:
         The fixed diagnostic batch (64 inputs), Hutch++ J/J^T passes (60), Newton seeds (40).
     seed : int
         One generator drives the teacher, the student's draw, the batches and the probes.
-    optimizer : {"sgd", "natural"}
-        Plain SGD or :class:`LowRankNaturalGradient` (app. C.1) with ``ng_rank`` (1),
-        ``ng_refresh`` (10 steps), ``ng_iters`` (2) and ``ng_damping`` (None: 1 / lr).
+    optimizer : {"sgd", "natural", "momentum", "adam"}
+        Plain SGD; :class:`LowRankNaturalGradient` (app. C.1) with ``ng_rank`` (1, or "auto":
+        chosen online, modes with lr lambda >= ``ng_threshold`` (1.0), at most ``ng_max_rank``
+        (16), ``ng_probe`` (1) extra vectors tracked), ``ng_refresh`` (10 steps), ``ng_iters``
+        (2) and ``ng_damping`` (None: 1 / lr); heavy-ball ``momentum`` (0.9); or Adam
+        (``adam_beta1``, ``adam_beta2``, ``adam_eps``: 0.9, 0.999, 1e-8) -- the baselines the
+        natural gradient is measured against (:mod:`numerics.rnn._optim`).
     diagnostics : {"full", "events", "loss"}
         What each record holds besides the loss, spectral radius and weights: "full" adds the sNTK
         trace, largest eigenvalue and stable rank and the fixed points; "events" only the fixed
@@ -66,10 +70,21 @@ class TrainConfig:
     ng_iters: int = 2
     ng_damping: float | None = None
     diagnostics: str = "full"
+    # settings added later: a record's name hashes them only when they differ from these defaults
+    ng_threshold: float = 1.0
+    ng_max_rank: int = 16
+    ng_probe: int = 1
+    momentum: float = 0.9
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_eps: float = 1e-8
 
     def __post_init__(self) -> None:
+        auto = self.ng_rank == "auto"
+        if auto and self.optimizer != "natural":
+            raise ValueError(f"ng_rank='auto' is the natural gradient's adaptive rank; optimizer is {self.optimizer!r}")
         for name in ("N", "T", "B", "steps", "record_every", "diag_batch", "trace_passes", "fixed_point_seeds",
-                     "ng_rank", "ng_refresh", "ng_iters"):
+                     "ng_refresh", "ng_iters", "ng_max_rank", "ng_probe") + (() if auto else ("ng_rank",)):
             # stored as a plain int: the config is written to JSON
             object.__setattr__(self, name, positive_int(name, getattr(self, name)))
         if self.N < 2:
@@ -85,6 +100,12 @@ class TrainConfig:
         _positive_real("box", self.box)
         if self.ng_damping is not None:
             _positive_real("ng_damping (or None for 1 / lr)", self.ng_damping)
+        for name in ("ng_threshold", "adam_eps"):
+            _positive_real(name, getattr(self, name))
+        for name in ("momentum", "adam_beta1", "adam_beta2"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
         if not isinstance(self.resample, (bool, np.bool_)):
             raise ValueError(f"resample must be True or False, got {self.resample!r}")
         if self.config == "symmetric" and self.B % 2:

@@ -70,8 +70,8 @@ class LowRankNaturalGradient:
 
     Parameters
     ----------
-    rank : int, default 1
-        k, the number of reconditioned Fisher modes.
+    rank : int or "auto", default 1
+        k, the number of reconditioned Fisher modes; ``"auto"`` chooses it online (below).
     refresh : int, default 10
         Steps between eigenpair refreshes.
     iters : int, default 2
@@ -83,21 +83,51 @@ class LowRankNaturalGradient:
     params : {"Wb", "W"}
     rng : int or Generator
         For the initial random subspace.
+    threshold : float, default 1.0
+        ``rank="auto"``: a mode joins the reconditioned set when lr lambda >= threshold.
+        SGD multiplies a mode's error by 1 - lr lambda per step: beyond lr lambda = 1 it
+        overshoots (the error flips sign every step, the source of a rough loss), at 2
+        it diverges -- the edge of stability.  The default reconditions every mode that
+        SGD would overshoot, before it reaches the edge.
+    hysteresis : float, default 2.0
+        A reconditioned mode leaves only when lr lambda < threshold / hysteresis, so k does
+        not flicker while a mode sits near the threshold.
+    max_rank : int, default 16
+        Upper bound on the adaptive k.
+    probe : int, default 1
+        Extra subspace vectors tracked beyond k, whose Ritz values tell when the next mode
+        reaches the threshold (k grows by at most ``probe`` per refresh).
+
+    With ``rank="auto"`` the chosen k after every refresh is in :attr:`history`
+    (``(step, k)`` pairs) and the current one in :attr:`k`.  A refresh costs
+    ``iters`` Fisher products of rank k + probe.
     """
 
-    rank: int = 1
+    rank: int | str = 1
     refresh: int = 10
     iters: int = 2
     damping: float | None = None
     neurons: str = "readout"
     params: str = "Wb"
     rng: SeedLike = 0
+    threshold: float = 1.0
+    hysteresis: float = 2.0
+    max_rank: int = 16
+    probe: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("rank", "refresh", "iters"):
+        self.adaptive = isinstance(self.rank, str)
+        if self.adaptive and self.rank != "auto":
+            raise ValueError(f"rank must be a positive integer or 'auto', got {self.rank!r}")
+        for name in ("refresh", "iters", "max_rank", "probe") + (() if self.adaptive else ("rank",)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("threshold", "hysteresis"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not (
+                    np.isfinite(value) and value > 0) or (name == "hysteresis" and value < 1):
+                raise ValueError(f"{name} must be a finite number > 0 (hysteresis >= 1), got {value!r}")
         if self.damping is not None and not (np.isfinite(self.damping) and self.damping > 0):
             raise ValueError(f"damping must be a finite number > 0 (or None for 1 / lr), got {self.damping!r}")
         if self.neurons not in ("readout", "all"):
@@ -107,17 +137,20 @@ class LowRankNaturalGradient:
         self.U: np.ndarray | None = None
         self.eigenvalues: np.ndarray | None = None
         self._steps = 0
+        self.k = 1 if self.adaptive else int(self.rank)
+        self.history: list[tuple[int, int]] = []
 
     def fisher(self, net: RNN, x0: np.ndarray, T: int) -> tuple[SntkOperator, float]:
         """:func:`fisher_operator` over this preconditioner's neurons and parameters."""
         return fisher_operator(net, x0, T, neurons=self.neurons, params=self.params)
 
-    def update_subspace(self, net: RNN, x0: np.ndarray, T: int) -> None:
-        """``iters`` steps of subspace iteration from the current U on the paper network's Fisher."""
+    def update_subspace(self, net: RNN, x0: np.ndarray, T: int, lr: float | None = None) -> None:
+        """``iters`` steps of subspace iteration from the current U on the paper network's Fisher
+        (``lr``: needed with ``rank="auto"``, to choose k)."""
         op, scale = self.fisher(net, x0, T)
-        self.refresh_subspace(op, scale)
+        self.refresh_subspace(op, scale, lr)
 
-    def refresh_subspace(self, op, scale: float = 1.0) -> None:
+    def refresh_subspace(self, op, scale: float = 1.0, lr: float | None = None) -> None:
         """``iters`` steps of subspace iteration from the current U on any Fisher ``scale * op``.
 
         ``op`` offers ``n_params`` and ``fisher_matvec(V)`` (rows of V (m, n_params) -> rows of
@@ -126,24 +159,38 @@ class LowRankNaturalGradient:
         rotation of U, and the next U = qr(Z rot), so a refresh costs exactly
         ``iters`` rank-k Fisher products (the eigenvalues lag the subspace by one).
         """
-        if self.rank >= op.n_params:
-            raise ValueError(f"rank must be below the number of parameters ({op.n_params}), got {self.rank}")
-        U = self.U if self.U is not None else np.linalg.qr(self._gen.normal(size=(op.n_params, self.rank)))[0]
+        width = min(self.k + self.probe, self.max_rank + self.probe) if self.adaptive else self.rank
+        if width >= op.n_params:
+            raise ValueError(f"rank{' + probe' if self.adaptive else ''} must be below the number of parameters "
+                             f"({op.n_params}), got {width}")
+        if self.adaptive and lr is None:
+            raise ValueError("rank='auto' needs the learning rate at each refresh (lr=...) to place lr lambda")
+        U = self.U
+        if U is None:
+            U = np.linalg.qr(self._gen.normal(size=(op.n_params, width)))[0]
+        elif U.shape[1] < width:  # k grew: fresh directions orthogonal to the tracked ones
+            extra = self._gen.normal(size=(op.n_params, width - U.shape[1]))
+            U = np.linalg.qr(np.concatenate([U, extra - U @ (U.T @ extra)], axis=1))[0]
+        else:
+            U = U[:, :width]
         for _ in range(self.iters):
             Z = scale * op.fisher_matvec(U.T).T
             vals, rot = np.linalg.eigh(U.T @ Z)
             order = np.argsort(vals)[::-1]
             U = np.linalg.qr(Z @ rot[:, order])[0]
         self.U, self.eigenvalues = U, np.maximum(vals[order], 0.0)
+        if self.adaptive:
+            self.k = choose_rank(lr * self.eigenvalues, self.k, self.threshold, self.hysteresis, self.max_rank)
+            self.history.append((self._steps, self.k))
 
     def step(self, net: RNN, x0: np.ndarray, T: int, grad: np.ndarray, lr: float) -> np.ndarray:
         """The parameter change -[U (Lambda + delta)^-1 U^T + lr (I - U U^T)] grad (refreshing U when due)."""
-        return self._step(lambda: self.update_subspace(net, x0, T), grad, lr)
+        return self._step(lambda: self.refresh_subspace(*self.fisher(net, x0, T), lr=lr), grad, lr)
 
     def step_with(self, fisher, grad: np.ndarray, lr: float) -> np.ndarray:
         """:meth:`step` for any model: ``fisher()`` returns (op, scale) as :meth:`refresh_subspace`
         takes them, called only when a refresh is due (e.g. ``lambda: model_fisher(model, batch)``)."""
-        return self._step(lambda: self.refresh_subspace(*fisher()), grad, lr)
+        return self._step(lambda: self.refresh_subspace(*fisher(), lr=lr), grad, lr)
 
     def _step(self, refresh, grad, lr) -> np.ndarray:
         grad = real_array(grad, "grad")
@@ -155,8 +202,27 @@ class LowRankNaturalGradient:
         if grad.shape != (self.U.shape[0],):
             raise ValueError(f"grad must have shape ({self.U.shape[0]},), got {grad.shape}")
         delta = 1.0 / lr if self.damping is None else self.damping
-        coef = self.U.T @ grad
-        return -(lr * (grad - self.U @ coef) + self.U @ (coef / (self.eigenvalues + delta)))
+        U, lam = self.U[:, :self.k], self.eigenvalues[:self.k]  # the probe vectors are tracked, not used
+        coef = U.T @ grad
+        return -(lr * (grad - U @ coef) + U @ (coef / (lam + delta)))
+
+
+def choose_rank(lr_lambda: np.ndarray, k: int, threshold: float = 1.0, hysteresis: float = 2.0,
+                max_rank: int = 16) -> int:
+    """The adaptive rank after a refresh, from the Ritz values in units of the learning rate (descending).
+
+    Grows to the number of modes with lr lambda >= ``threshold`` when that exceeds k; shrinks to the
+    number with lr lambda >= threshold / ``hysteresis`` when that falls below k; else keeps k.
+    Never below 1 or above ``max_rank`` (nor the number of values).
+    """
+    lr_lambda = np.asarray(lr_lambda, dtype=np.float64)
+    above = int(np.sum(lr_lambda >= threshold))
+    keep = int(np.sum(lr_lambda >= threshold / hysteresis))
+    if above > k:
+        k = above
+    elif keep < k:
+        k = keep
+    return int(min(max(k, 1), max_rank, lr_lambda.size))
 
 
 class ModelFisher:

@@ -50,6 +50,7 @@ class TrainingRecord:
     teacher_W: np.ndarray | None = None
     x_diag: np.ndarray | None = None
     batch_loss: list = field(default_factory=list)  # every step, on that step's training batch
+    ng_ranks: list = field(default_factory=list)  # per record: the adaptive natural gradient's k (ng_rank="auto")
 
     def save(self, path: str | Path) -> Path:
         """npz with arrays + JSON sidecar with the config and fixed points, each written atomically.
@@ -58,6 +59,8 @@ class TrainingRecord:
         """
         npz, meta = record_files(path)
         optional = {k: v for k, v in (("teacher_W", self.teacher_W), ("x_diag", self.x_diag)) if v is not None}
+        if self.ng_ranks:
+            optional["ng_ranks"] = np.asarray(self.ng_ranks, np.int64)
         arrays = dict(steps=np.asarray(self.steps, np.int64), loss=self.loss, spectral_radius=self.spectral_radius,
                       trace=self.trace, lambda_max=self.lambda_max, stable_rank=self.stable_rank,
                       W=np.array(self.W), b=np.array(self.b), batch_loss=np.asarray(self.batch_loss, np.float64),
@@ -92,6 +95,10 @@ class TrainingRecord:
         _check_networks(npz, arrays, rec, R, config.N)
         rec.fixed_points = _fixed_points(meta_path, meta, R)
         rec.batch_loss = _vector(npz, arrays, "batch_loss", required=False).tolist()
+        ranks = _vector(npz, arrays, "ng_ranks", required=False)
+        if ranks.size not in (0, R):
+            raise _fail(npz, "ng_ranks", f"has {ranks.size} entries but 'steps' has {R}")
+        rec.ng_ranks = [int(k) for k in ranks]
         return rec
 
     def network(self, index: int) -> RNN:
@@ -107,6 +114,11 @@ class TrainingRecord:
 
 def _slug(value: float) -> str:
     return f"{value:g}".replace(".", "p").replace("+", "")
+
+
+#: TrainConfig settings added after records were first named, at their defaults.
+LATER_DEFAULTS = {"ng_threshold": 1.0, "ng_max_rank": 16, "ng_probe": 1, "momentum": 0.9, "adam_beta1": 0.9,
+                  "adam_beta2": 0.999, "adam_eps": 1e-8}
 
 
 def record_name(cfg: TrainConfig, variant: str = "") -> str:
@@ -128,7 +140,11 @@ def record_name(cfg: TrainConfig, variant: str = "") -> str:
     if not isinstance(variant, str) or (variant and not variant.replace("_", "").isalnum()):
         raise ValueError(f"variant must be letters, digits and '_', got {variant!r}")
     opt = cfg.optimizer + (f"-rank{cfg.ng_rank}" if cfg.optimizer == "natural" else "")
-    digest = hashlib.sha256(json.dumps([asdict(cfg), variant], sort_keys=True).encode()).hexdigest()[:10]
+    settings = asdict(cfg)
+    for name, default in LATER_DEFAULTS.items():  # records named before these settings existed keep their names
+        if settings[name] == default:
+            del settings[name]
+    digest = hashlib.sha256(json.dumps([settings, variant], sort_keys=True).encode()).hexdigest()[:10]
     parts = [cfg.config, opt, f"N{cfg.N}", f"s{cfg.steps}", f"lr{_slug(cfg.lr)}", f"seed{cfg.seed}"]
     return "-".join(parts + ([variant] if variant else []) + [digest])
 

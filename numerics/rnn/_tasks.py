@@ -26,6 +26,7 @@ import numpy as np
 
 from .._inputs import SeedLike, as_generator, positive_int, real_array
 from ._cells import AbstractCell
+from ._optim import Adam
 from normalforms._repr import short_repr
 
 __all__ = ["Model", "ModelSpec", "FlipFlop", "StudentTeacher", "Batch", "FitRecord", "fit"]
@@ -253,8 +254,7 @@ def fit(model: Model, task, steps: int, lr: float = 1e-2, batch: int = 64, optim
     gen = as_generator(seed)
     cell = model.cell
     x = np.concatenate([cell.flat(), model.weight.ravel(), model.bias])  # the model's flat order (Model.split)
-    m = np.zeros_like(x)
-    v = np.zeros_like(x)
+    adam = Adam()
     rec = FitRecord(template=cell)
 
     def keep(step: int) -> None:
@@ -282,9 +282,7 @@ def fit(model: Model, task, steps: int, lr: float = 1e-2, batch: int = 64, optim
 
             x += natural.step_with(lambda: model_fisher(current, data), g, lr)
         else:
-            m = 0.9 * m + 0.1 * g
-            v = 0.999 * v + 0.001 * g * g
-            x -= lr * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
+            x += adam.step(g, lr)
         rec.loss.append(L)
         if step % every == 0 or step == steps:
             keep(step)

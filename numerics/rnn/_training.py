@@ -77,8 +77,10 @@ def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = 
           student: RNN | None = None, *, checkpoint: str | Path | None = None, checkpoint_every: int = 1000,
           should_stop: Callable[[], bool] | None = None,
           on_progress: Callable[[int], None] | None = None) -> TrainingRecord:
-    """Train a student on the teacher's readout trajectories by plain SGD (``optimizer="sgd"``) or the
-    rank-``ng_rank`` natural gradient (``"natural"``, :class:`LowRankNaturalGradient`, app. C.1).
+    """Train a student on the teacher's readout trajectories by plain SGD (``optimizer="sgd"``), the
+    rank-``ng_rank`` natural gradient (``"natural"``, :class:`LowRankNaturalGradient`, app. C.1; rank
+    ``"auto"`` records its k at every record in ``ng_ranks``), or the baselines heavy-ball momentum
+    and Adam.
 
     Deterministic by ``cfg.seed``: the student's Xavier draw and the batches
     come from one seeded generator, the diagnostics' random probes from a
@@ -140,6 +142,8 @@ def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = 
             if step % cfg.record_every == 0 or step == cfg.steps:
                 if not (state is not None and step == start):  # a resumed run has recorded its first step
                     _record(rec, step, net, teacher, rec.x_diag, cfg, diag_rng)
+                    if cfg.ng_rank == "auto":
+                        rec.ng_ranks.append(natural.k)
                 if on_progress is not None:
                     on_progress(step)
                 if checkpoint is not None and step % checkpoint_every == 0 and step not in (start, cfg.steps):
@@ -159,7 +163,12 @@ def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = 
             if not (np.all(np.isfinite(gW)) and np.all(np.isfinite(gb))):
                 raise FloatingPointError(f"non-finite gradient at step {step}; lower lr (now {cfg.lr})")
             g = np.concatenate([gW.ravel(), gb]) if cfg.params == "Wb" else gW.ravel()
-            d = -cfg.lr * g if natural is None else natural.step(net, x, cfg.T, g, cfg.lr)
+            if natural is None:
+                d = -cfg.lr * g
+            elif cfg.optimizer == "natural":
+                d = natural.step(net, x, cfg.T, g, cfg.lr)
+            else:  # momentum, Adam
+                d = natural.step(g, cfg.lr)
             W = W + d[: cfg.N * cfg.N].reshape(cfg.N, cfg.N)
             if cfg.params == "Wb":
                 b = b + d[cfg.N * cfg.N:]
