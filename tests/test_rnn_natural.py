@@ -82,7 +82,7 @@ def test_bad_parameters(kwargs, match):
 
 def test_bad_optimizer_name():
     with pytest.raises(ValueError, match="optimizer"):
-        TrainConfig(optimizer="adam")
+        TrainConfig(optimizer="rmsprop")
 
 
 @pytest.mark.parametrize("kwargs, match", [(dict(ng_rank=0), "ng_rank"), (dict(ng_refresh=-1), "ng_refresh"),
@@ -180,3 +180,109 @@ def test_fit_with_the_natural_gradient_on_a_gru():
     assert np.mean(nat.loss[-5:]) < nat.loss[0]
     with pytest.raises(ValueError, match="optimizer='natural'"):
         fit(model(), task, optimizer="adam", natural=LowRankNaturalGradient(), **kw)
+
+
+class _Diagonal:
+    """A Fisher with a known spectrum: F = diag(lam) in n parameters (fisher_matvec on rows)."""
+
+    def __init__(self, lam):
+        self.lam = np.asarray(lam, dtype=np.float64)
+        self.n_params = self.lam.size
+
+    def fisher_matvec(self, V):
+        return V * self.lam
+
+
+def test_choose_rank_grows_shrinks_with_hysteresis():
+    from numerics.rnn._natural import choose_rank
+
+    assert choose_rank([3.0, 1.5, 1.0, 0.4], k=1) == 3  # every mode SGD overshoots (lr lambda >= 1) joins
+    assert choose_rank([3.0, 1.5, 0.7, 0.4], k=3) == 3  # 0.7 >= 1/2: stays (hysteresis)
+    assert choose_rank([3.0, 0.45, 0.3, 0.1], k=3) == 1  # below 1/2: leaves
+    assert choose_rank([0.1, 0.05], k=1) == 1  # never below 1
+    assert choose_rank([5.0] * 6, k=1, max_rank=4) == 4
+    assert choose_rank([5.0, 5.0, 5.0], k=1, threshold=2.0, hysteresis=1.0) == 3
+
+
+def test_adaptive_rank_follows_a_known_spectrum():
+    # lr lambda = 8, 4, 2, 1.2 then < 0.5: the rank grows by the probe width per refresh up to 4
+    lr = 0.1
+    lam = np.array([80.0, 40.0, 20.0, 12.0, 4.0, 3.0, 2.0, 1.0, 0.5, 0.2]) / 1.0
+    ng = LowRankNaturalGradient(rank="auto", iters=30, refresh=1, probe=1, rng=3)
+    op = _Diagonal(lam)
+    ks = []
+    for _ in range(6):
+        ng.refresh_subspace(op, 1.0, lr=lr)
+        ks.append(ng.k)
+    assert ks[:3] == [2, 3, 4] and ks[-1] == 4  # one probe vector: one more mode per refresh
+    np.testing.assert_allclose(ng.eigenvalues[:4], lam[:4], rtol=1e-8)
+    # the step uses only the top k: damped Newton there, SGD elsewhere
+    grad = np.arange(1.0, 11.0)
+    expected = -lr * grad
+    expected[:4] = -grad[:4] / (lam[:4] + 1 / lr)
+    np.testing.assert_allclose(ng.step_with(lambda: (op, 1.0), grad, lr), expected, rtol=1e-7)
+    # the spectrum falls: modes leave once lr lambda < 1/2
+    op.lam = lam / 10.0  # lr lambda = 0.8, 0.4, ...
+    for _ in range(3):
+        ng.refresh_subspace(op, 1.0, lr=lr)
+    assert ng.k == 1 and [k for _, k in ng.history][-1] == 1
+    with pytest.raises(ValueError, match="learning rate"):
+        ng.refresh_subspace(op, 1.0)
+    with pytest.raises(ValueError, match="'auto'"):
+        LowRankNaturalGradient(rank="adaptive")
+
+
+def test_adam_and_momentum_against_their_recurrences():
+    from numerics.rnn._optim import Adam, Momentum
+
+    rng = np.random.default_rng(5)
+    grads = rng.normal(size=(4, 3))
+    adam, mom = Adam(), Momentum(0.5)
+    m = v = vel = np.zeros(3)
+    for t, g in enumerate(grads, start=1):
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        np.testing.assert_allclose(adam.step(g, 0.01),
+                                   -0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8), rtol=1e-12)
+        vel = 0.5 * vel + g
+        np.testing.assert_allclose(mom.step(g, 0.1), -0.1 * vel, rtol=1e-15)
+    # Adam's first step is lr sign(g) in magnitude, whatever the gradient's scale
+    np.testing.assert_allclose(Adam().step(np.array([1e-3, -50.0]), 0.01), [-0.01, 0.01], rtol=1e-4)
+    with pytest.raises(ValueError, match="beta1"):
+        Adam(beta1=1.0)
+    with pytest.raises(ValueError, match="momentum"):
+        Momentum(-0.1)
+
+
+@pytest.mark.parametrize("opt", [dict(optimizer="adam", lr=1e-3), dict(optimizer="momentum", lr=2e-3),
+                                 dict(optimizer="natural", ng_rank="auto")])
+def test_baselines_and_adaptive_rank_train_and_resume_bit_for_bit(tmp_path, opt):
+    from numerics.rnn import TrainConfig, TrainingInterrupted, TrainingRecord, record_name, train
+
+    cfg = TrainConfig(N=8, B=32, steps=120, record_every=20, diag_batch=8, fixed_point_seeds=5, diagnostics="loss",
+                      **opt)
+    rec = train(cfg, progress=False)
+    assert rec.loss[-1] < rec.loss[0]
+    calls = {"n": 0}
+
+    def stop():
+        calls["n"] += 1
+        return calls["n"] == 70
+
+    with pytest.raises(TrainingInterrupted):
+        train(cfg, progress=False, checkpoint=tmp_path / "ck", checkpoint_every=20, should_stop=stop)
+    resumed = train(cfg, progress=False, checkpoint=tmp_path / "ck", checkpoint_every=20)
+    assert np.array_equal(rec.W[-1], resumed.W[-1]) and rec.ng_ranks == resumed.ng_ranks
+    assert (len(rec.ng_ranks) == len(rec.steps)) == (cfg.ng_rank == "auto")
+    rec.save(tmp_path / "r")
+    assert TrainingRecord.load(tmp_path / "r").ng_ranks == rec.ng_ranks
+    assert opt["optimizer"] in record_name(cfg)
+
+
+def test_settings_added_later_keep_the_names_of_existing_records():
+    from numerics.rnn import TrainConfig, record_name
+
+    # the hash of the paper-faithful seed-0 run as named before ng_threshold, momentum and Adam existed
+    assert record_name(TrainConfig()) == "paper-sgd-N64-s35000-lr0p005-seed0-068f873d45"
+    assert record_name(TrainConfig(momentum=0.5)) != record_name(TrainConfig())
+    with pytest.raises(ValueError, match="auto"):
+        TrainConfig(ng_rank="auto")
