@@ -210,9 +210,19 @@ def seed_result(out_dir: Path, quick: bool, train_missing: bool, seed: int) -> d
     s, n = stats["SGD"], stats["natural rank 1"]
     ratio = _ratio(s["roughness"], n["roughness"])
 
+    def misses(st: dict) -> list[str]:
+        """The targets a run misses against this seed's SGD, each with its number."""
+        out = []
+        if _ratio(s["roughness"], st["roughness"]) < TARGET_RATIO:
+            out.append(f"roughness only {_times(_ratio(s['roughness'], st['roughness']))}")
+        if not (st["drops_at_bifurcations"] and s["drops_at_bifurcations"]):
+            out.append("no drop at a bifurcation")
+        if st["final_loss"] > s["final_loss"]:
+            out.append(f"final loss {st['final_loss'] / s['final_loss']:.5f}x SGD's")
+        return out
+
     def passes(st: dict) -> bool:
-        return (_ratio(s["roughness"], st["roughness"]) >= TARGET_RATIO and bool(st["drops_at_bifurcations"])
-                and bool(s["drops_at_bifurcations"]) and st["final_loss"] <= s["final_loss"])
+        return not misses(st)
 
     out = {"recs": recs, "stats": stats, "spectrum": spectrum, "k": k, "until": until, "ratio": ratio,
            "ratio_approach": _ratio(s["roughness_approach"], n["roughness_approach"]),
@@ -226,6 +236,7 @@ def seed_result(out_dir: Path, quick: bool, train_missing: bool, seed: int) -> d
     else:
         out["verdict"] = FAILS
     out["passes_k"] = k > 1 and passes(stats[f"natural rank {k}"])
+    out["misses"] = {name: misses(st) for name, st in stats.items() if name != "SGD"}
     return out
 
 
@@ -249,9 +260,13 @@ def run(out_dir: Path, quick: bool = False, train_missing: bool = True, seeds: i
     with_k = [r for r in rs if r["ratio_k"] is not None]
     seeds_text = f"{seeds} seed{'s' if seeds > 1 else ''}"
     s, n = r0["stats"]["SGD"], r0["stats"]["natural rank 1"]
+    monotone = sum(not np.isfinite(r["ratio_approach"]) for r in rs)
     summary = (f"{seeds_text}: {count}; roughness SGD / rank 1 = {fmt_spread([r['ratio'] for r in rs])} "
                f"(target >= {TARGET_RATIO:g}), before the first drop at a bifurcation "
-               f"{fmt_spread([r['ratio_approach'] for r in rs])}; share of SGD's roughness after it "
+               + (f"rank 1's curve is monotone in {monotone} of {len(rs)} seeds"
+                  + (f" (elsewhere {fmt_spread([r['ratio_approach'] for r in rs])})" if monotone < len(rs) else "")
+                  if monotone else fmt_spread([r['ratio_approach'] for r in rs]))
+               + "; share of SGD's roughness after it "
                f"{fmt_spread([r['later_share'] for r in rs])}; final loss rank 1 / SGD {fmt_spread(final_ratio)}; "
                f"SGD modes with lr lambda >= {EDGE} (the rank k chosen): {ks}; drops at bifurcations kept by rank 1 in "
                f"{sum(bool(r['stats']['natural rank 1']['drops_at_bifurcations']) for r in rs)} of {len(rs)} seeds")
@@ -260,6 +275,11 @@ def run(out_dir: Path, quick: bool = False, train_missing: bool = True, seeds: i
         summary += (f"; rank k: roughness SGD / rank k = {fmt_spread([r['ratio_k'] for r in with_k])}, final loss "
                     f"rank k / SGD {fmt_spread(final_k)}, meets every target in "
                     f"{sum(r['passes_k'] for r in with_k)} of {len(with_k)} seeds")
+    failing = {s: r for s, r in results.items() if r["verdict"] == FAILS}
+    if failing:
+        summary += "; where it fails: " + "; ".join(
+            f"seed {s}: " + ", ".join(f"{name} {', '.join(m)}" for name, m in r["misses"].items() if m)
+            for s, r in failing.items())
     if not_run:
         summary += "; " + "; ".join(f"seed {s} not run: {e}" for s, e in not_run.items())
     summary += (f" (figure: seed {shown}: roughness SGD {s['roughness']:.3g} vs rank 1 {n['roughness']:.3g}, drops at "
