@@ -1,12 +1,16 @@
 """Overhead of the rank-k natural gradient over plain SGD, per training step (paper, app. C.1).
 
-    python benchmarks/bench_natural.py [--steps 200] [--B 256]
+    python benchmarks/bench_natural.py [--steps 200] [--B 256] [--record PATH --index I]
 
 Paper size N = 64, T = 25.  The two optimisers run interleaved in one process on the same
 batches (blocks of 20 steps, alternating, best-of over blocks is not taken: the median block
 time), so machine noise affects both alike; printed: ms per step and the ratio natural / SGD.
 A step is forward + BPTT gradient (+ for the natural gradient its refresh every ``refresh``
-steps and the rank-k projection).
+steps and the rank-k projection).  Also timed: momentum and Adam (the figure-4 baselines), and
+the adaptive rank (``rank="auto"``, refresh 20, probe 1) after it has settled on the network
+(its k printed) -- on a trained network from ``--record`` (default: the paper-faithful seed-0
+record if present, at the record ``--index``, after the first bifurcation, where 3-4 Fisher
+modes sit at the edge), else on the untrained one.
 """
 
 from __future__ import annotations
@@ -16,7 +20,11 @@ import time
 
 import numpy as np
 
-from numerics.rnn import RNN, LowRankNaturalGradient, build_teacher, forward, gradient
+from numerics.rnn import RNN, LowRankNaturalGradient, TrainingRecord, build_teacher, forward, gradient
+from numerics.rnn._natural import fisher_operator
+from numerics.rnn._optim import Adam, Momentum
+
+DEFAULT_RECORD = "out/paper_checks/runs/paper-sgd-N64-s35000-lr0p005-seed0-068f873d45"
 
 
 def main() -> None:
@@ -24,11 +32,20 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--B", type=int, default=256)
     ap.add_argument("--N", type=int, default=64)
+    ap.add_argument("--record", default=DEFAULT_RECORD)
+    ap.add_argument("--index", type=int, default=100)
     args = ap.parse_args()
     N, T, lr = args.N, 25, 5e-3
     rng = np.random.default_rng(0)
     teacher = build_teacher(N, seed=0).net
-    net0 = RNN.xavier(N, seed=1)
+    net0, where = RNN.xavier(N, seed=1), "untrained Xavier network"
+    try:
+        rec = TrainingRecord.load(args.record)
+        if rec.config.N == N:
+            net0, where = rec.network(args.index), f"{args.record} at step {rec.steps[args.index]}"
+            teacher = RNN(rec.teacher_W, np.zeros(N)) if rec.teacher_W is not None else teacher
+    except FileNotFoundError:
+        pass
     xs = [rng.uniform(-1, 1, (args.B, 2)) for _ in range(20)]
     targets = [forward(teacher, x, T)[:, :, :2] for x in xs]
 
@@ -40,20 +57,38 @@ def main() -> None:
             gW, gb = gradient(net, forward(net, x, T), y)
             if opt is None:
                 W, b = W - lr * gW, b - lr * gb
+            elif isinstance(opt, (Adam, Momentum)):
+                d = opt.step(np.concatenate([gW.ravel(), gb]), lr)
+                W, b = W + d[: N * N].reshape(N, N), b + d[N * N:]
             else:
                 d = opt.step(net, x, T, np.concatenate([gW.ravel(), gb]), lr)
                 W, b = W + d[: N * N].reshape(N, N), b + d[N * N:]
         return (time.perf_counter() - start) / len(xs)
 
+    # the adaptive rank, settled on this network first (k grows by one per refresh), then timed as it runs
+    adaptive = LowRankNaturalGradient(rank="auto", refresh=20, iters=2, probe=1, rng=0)
+    op, scale = fisher_operator(net0, xs[0], T)
+    for _ in range(30):
+        adaptive.refresh_subspace(op, scale, lr=lr)
     settings = ((1, 10), (1, 5), (2, 10), (4, 10), (4, 20))
-    configs = [("sgd", None)] + [(f"natural k={k} refresh={m} iters=2", (k, m)) for k, m in settings]
+    configs = ([("sgd", None), ("momentum 0.9", "momentum"), ("adam", "adam")]
+               + [(f"natural k={k} refresh={m} iters=2", (k, m)) for k, m in settings]
+               + [(f"natural adaptive (k={adaptive.k}) refresh=20", "auto")])
     times = {name: [] for name, _ in configs}
     for _ in range(max(1, args.steps // 20)):
         for name, spec in configs:
-            opt = None if spec is None else LowRankNaturalGradient(rank=spec[0], refresh=spec[1], iters=2, rng=0)
+            if spec is None or spec == "auto":
+                opt = None if spec is None else adaptive
+            elif spec == "momentum":
+                opt = Momentum(0.9)
+            elif spec == "adam":
+                opt = Adam()
+            else:
+                opt = LowRankNaturalGradient(rank=spec[0], refresh=spec[1], iters=2, rng=0)
             times[name].append(block(opt))
     base = np.median(times["sgd"])
-    print(f"N = {N}, B = {args.B}, T = {T}; median over {len(times['sgd'])} interleaved blocks of 20 steps")
+    print(f"N = {N}, B = {args.B}, T = {T}, on the {where}; median over {len(times['sgd'])} interleaved blocks "
+          "of 20 steps")
     for name, _ in configs:
         t = np.median(times[name])
         print(f"{name:34s} {1e3 * t:8.2f} ms/step   x{t / base:.3f}")

@@ -26,7 +26,7 @@ from ._runs import CheckNotRun, RunSpec, obtain, record_path
 from ._verdict import FAILS, HOLDS, HOLDS_CORRECTED, NOT_RUN, Verdict, output_dir, table, write_json
 
 CHECKS = ("fig2_amplification", "sec3_stability_flip", "sec3_pitchfork", "fig1_rnn_collapse", "fig1e_crosscheck",
-          "fig3_two_modes", "fig4_natural_gradient")
+          "fig3_two_modes", "fig3_phase", "fig4_natural_gradient")
 
 
 def _selected(only: list[str] | None) -> list[str]:

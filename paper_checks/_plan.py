@@ -44,10 +44,10 @@ WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 #: thread), measured with `python -m paper_checks` (records present); scaled by the calibrated speed.
 ANALYSIS_SECONDS = {"fig2_amplification": 12, "sec3_stability_flip": 4, "sec3_pitchfork": 6,
                     "fig1_rnn_collapse": 80, "fig1e_crosscheck": 60, "fig3_two_modes": 8,
-                    "fig4_natural_gradient": 15}
+                    "fig3_phase": 400, "fig4_natural_gradient": 15}
 QUICK_ANALYSIS_SECONDS = {"fig2_amplification": 4, "sec3_stability_flip": 3, "sec3_pitchfork": 2,
                           "fig1_rnn_collapse": 6, "fig1e_crosscheck": 10, "fig3_two_modes": 2,
-                          "fig4_natural_gradient": 3}
+                          "fig3_phase": 30, "fig4_natural_gradient": 3}
 #: The paper-scale SGD step (N = 64, B = 256, T = 25, one BLAS thread) on the reference machine, seconds.
 REFERENCE_STEP = 7.8e-3
 SPECTRUM_SECONDS = 20

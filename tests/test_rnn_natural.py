@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numerics.rnn import RNN, LowRankNaturalGradient, SntkOperator, TrainConfig, forward, gradient, train
+from numerics.rnn import (RNN, LowRankNaturalGradient, SntkOperator, TrainConfig, forward, gauss_newton_spectrum, gradient,
+                          train)
 
 
 def small():
@@ -286,3 +287,37 @@ def test_settings_added_later_keep_the_names_of_existing_records():
     assert record_name(TrainConfig(momentum=0.5)) != record_name(TrainConfig())
     with pytest.raises(ValueError, match="auto"):
         TrainConfig(ng_rank="auto")
+
+
+def test_edge_learning_rate_is_one_over_the_top_fisher_eigenvalue():
+    from numerics.rnn._natural import fisher_operator
+
+    net = RNN.xavier(6, seed=3)
+    x0 = np.random.default_rng(4).uniform(-1, 1, (16, 2))
+    lam = gauss_newton_spectrum(net, x0, 8, k=1)[0]  # Lanczos on the same operator, to 1e-8
+    ng = LowRankNaturalGradient(rank=1, iters=60, refresh=1, rng=1)
+    assert ng.edge_lr(lambda: fisher_operator(net, x0, 8), cap=1e9) == pytest.approx(1 / lam, rel=1e-6)
+    assert ng.edge_lr(lambda: fisher_operator(net, x0, 8), cap=0.1 / lam) == 0.1 / lam  # the cap binds
+    with pytest.raises(ValueError, match="lr_rule"):
+        TrainConfig(lr_rule="cosine")
+    with pytest.raises(ValueError, match="plain SGD"):
+        TrainConfig(lr_rule="edge", optimizer="adam")
+
+
+def test_sgd_at_the_edge_keeps_lr_lambda_at_one_and_resumes(tmp_path):
+    from numerics.rnn import TrainingInterrupted, record_name
+
+    cfg = TrainConfig(N=8, B=32, steps=60, record_every=20, diag_batch=8, fixed_point_seeds=5, diagnostics="loss",
+                      lr_rule="edge", lr=1e3, ng_refresh=1, ng_iters=3)
+    rec = train(cfg, progress=False)
+    assert rec.loss[-1] < rec.loss[0] and "-edge-" in record_name(cfg)
+    calls = {"n": 0}
+
+    def stop():
+        calls["n"] += 1
+        return calls["n"] == 35
+
+    with pytest.raises(TrainingInterrupted):
+        train(cfg, progress=False, checkpoint=tmp_path / "ck", checkpoint_every=20, should_stop=stop)
+    assert np.array_equal(train(cfg, progress=False, checkpoint=tmp_path / "ck", checkpoint_every=20).W[-1],
+                          rec.W[-1])

@@ -37,8 +37,11 @@ def natural_for(cfg: TrainConfig) -> LowRankNaturalGradient | Momentum | Adam | 
         return Momentum(cfg.momentum)
     if cfg.optimizer == "adam":
         return Adam(cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps)
-    if cfg.optimizer != "natural":
+    if cfg.optimizer != "natural" and cfg.lr_rule != "edge":
         return None
+    if cfg.lr_rule == "edge":  # the rank-1 estimator tracks lambda_max; its subspace is not used to precondition
+        return LowRankNaturalGradient(rank=1, refresh=cfg.ng_refresh, iters=cfg.ng_iters, params=cfg.params,
+                                      rng=np.random.default_rng([cfg.seed, 1]))
     return LowRankNaturalGradient(rank=cfg.ng_rank, refresh=cfg.ng_refresh, iters=cfg.ng_iters,
                                   damping=cfg.ng_damping, params=cfg.params,
                                   rng=np.random.default_rng([cfg.seed, 1]),  # batches stay as in SGD

@@ -43,6 +43,11 @@ class TrainConfig:
         (2) and ``ng_damping`` (None: 1 / lr); heavy-ball ``momentum`` (0.9); or Adam
         (``adam_beta1``, ``adam_beta2``, ``adam_eps``: 0.9, 0.999, 1e-8) -- the baselines the
         natural gradient is measured against (:mod:`numerics.rnn._optim`).
+    lr_rule : {"fixed", "edge"}
+        SGD with the fixed ``lr``, or at the edge: lr_t = 1 / lambda_max of the loss's Fisher,
+        re-estimated every ``ng_refresh`` steps by ``ng_iters`` warm-started power iterations
+        (lr lambda_max = 1, half SGD's edge of stability 2: the largest step the current
+        curvature allows).  ``lr`` then only caps the step: lr_t = min(lr, 1 / lambda_max).
     diagnostics : {"full", "events", "loss"}
         What each record holds besides the loss, spectral radius and weights: "full" adds the sNTK
         trace, largest eigenvalue and stable rank and the fixed points; "events" only the fixed
@@ -78,6 +83,7 @@ class TrainConfig:
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
     adam_eps: float = 1e-8
+    lr_rule: str = "fixed"
 
     def __post_init__(self) -> None:
         auto = self.ng_rank == "auto"
@@ -92,6 +98,10 @@ class TrainConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
         object.__setattr__(self, "seed", int(self.seed))
+        if self.lr_rule not in ("fixed", "edge"):
+            raise ValueError(f"lr_rule must be 'fixed' or 'edge', got {self.lr_rule!r}")
+        if self.lr_rule == "edge" and self.optimizer != "sgd":
+            raise ValueError(f"lr_rule='edge' is for plain SGD; optimizer is {self.optimizer!r}")
         for name in ("config", "optimizer", "diagnostics"):
             choices = {"config": CONFIGS, "optimizer": OPTIMIZERS, "diagnostics": DIAGNOSTICS}[name]
             if getattr(self, name) not in choices:

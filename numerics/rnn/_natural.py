@@ -192,6 +192,15 @@ class LowRankNaturalGradient:
         takes them, called only when a refresh is due (e.g. ``lambda: model_fisher(model, batch)``)."""
         return self._step(lambda: self.refresh_subspace(*fisher(), lr=lr), grad, lr)
 
+    def edge_lr(self, fisher, cap: float) -> float:
+        """SGD's learning rate at the edge, min(cap, 1 / lambda_max), lambda_max from the warm-started top
+        eigenpair refreshed every ``refresh`` calls (``fisher()`` returns (op, scale), called only then)."""
+        if self.U is None or self._steps % self.refresh == 0:
+            self.refresh_subspace(*fisher(), lr=cap)
+        self._steps += 1
+        lam = float(self.eigenvalues[0])
+        return cap if lam <= 1.0 / cap else 1.0 / lam
+
     def _step(self, refresh, grad, lr) -> np.ndarray:
         grad = real_array(grad, "grad")
         if not (np.isfinite(lr) and lr > 0):

@@ -118,7 +118,7 @@ def _slug(value: float) -> str:
 
 #: TrainConfig settings added after records were first named, at their defaults.
 LATER_DEFAULTS = {"ng_threshold": 1.0, "ng_max_rank": 16, "ng_probe": 1, "momentum": 0.9, "adam_beta1": 0.9,
-                  "adam_beta2": 0.999, "adam_eps": 1e-8}
+                  "adam_beta2": 0.999, "adam_eps": 1e-8, "lr_rule": "fixed"}
 
 
 def record_name(cfg: TrainConfig, variant: str = "") -> str:
@@ -139,7 +139,8 @@ def record_name(cfg: TrainConfig, variant: str = "") -> str:
 
     if not isinstance(variant, str) or (variant and not variant.replace("_", "").isalnum()):
         raise ValueError(f"variant must be letters, digits and '_', got {variant!r}")
-    opt = cfg.optimizer + (f"-rank{cfg.ng_rank}" if cfg.optimizer == "natural" else "")
+    opt = cfg.optimizer + (f"-rank{cfg.ng_rank}" if cfg.optimizer == "natural" else "") + (
+        "-edge" if cfg.lr_rule == "edge" else "")
     settings = asdict(cfg)
     for name, default in LATER_DEFAULTS.items():  # records named before these settings existed keep their names
         if settings[name] == default:

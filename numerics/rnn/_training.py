@@ -165,6 +165,8 @@ def train(cfg: TrainConfig, teacher: RNN | None = None, progress: bool | None = 
             g = np.concatenate([gW.ravel(), gb]) if cfg.params == "Wb" else gW.ravel()
             if natural is None:
                 d = -cfg.lr * g
+            elif cfg.lr_rule == "edge":
+                d = -natural.edge_lr(lambda: natural.fisher(net, x, cfg.T), cfg.lr) * g
             elif cfg.optimizer == "natural":
                 d = natural.step(net, x, cfg.T, g, cfg.lr)
             else:  # momentum, Adam
