@@ -209,7 +209,7 @@ def test_adaptive_rank_follows_a_known_spectrum():
     # lr lambda = 8, 4, 2, 1.2 then < 0.5: the rank grows by the probe width per refresh up to 4
     lr = 0.1
     lam = np.array([80.0, 40.0, 20.0, 12.0, 4.0, 3.0, 2.0, 1.0, 0.5, 0.2]) / 1.0
-    ng = LowRankNaturalGradient(rank="auto", iters=30, refresh=1, probe=1, rng=3)
+    ng = LowRankNaturalGradient(rank="auto", iters=30, refresh=1, probe=1, rng=3, smoothing=0.0)
     op = _Diagonal(lam)
     ks = []
     for _ in range(6):
@@ -231,6 +231,27 @@ def test_adaptive_rank_follows_a_known_spectrum():
         ng.refresh_subspace(op, 1.0)
     with pytest.raises(ValueError, match="'auto'"):
         LowRankNaturalGradient(rank="adaptive")
+
+
+def test_smoothing_keeps_the_rank_through_batch_noise():
+    # a spectrum whose 3rd mode scatters around lr lambda = 1.2 (batch to batch: 0.4 or 2.0): without averaging
+    # k jumps between 2 and 3; averaged over refreshes (0.8 on the past) the mode stays at ~1.2 and k at 3
+    lr = 1.0
+    tail = [0.05, 0.04, 0.03, 0.02, 0.01]
+    spectra = [np.array([5.0, 3.0, 0.4] + tail), np.array([5.0, 3.0, 2.0] + tail)]
+
+    def ks(smoothing):
+        ng = LowRankNaturalGradient(rank="auto", iters=40, refresh=1, probe=2, rng=0, smoothing=smoothing)
+        out = []
+        for i in range(30):
+            ng.refresh_subspace(_Diagonal(spectra[(i + 1) % 2]), 1.0, lr=lr)
+            out.append(ng.k)
+        return out[10:]
+
+    assert set(ks(0.0)) == {2, 3}
+    assert set(ks(0.8)) == {3}
+    with pytest.raises(ValueError, match="smoothing"):
+        LowRankNaturalGradient(rank="auto", smoothing=1.0)
 
 
 def test_adam_and_momentum_against_their_recurrences():

@@ -45,7 +45,8 @@ def natural_for(cfg: TrainConfig) -> LowRankNaturalGradient | Momentum | Adam | 
     return LowRankNaturalGradient(rank=cfg.ng_rank, refresh=cfg.ng_refresh, iters=cfg.ng_iters,
                                   damping=cfg.ng_damping, params=cfg.params,
                                   rng=np.random.default_rng([cfg.seed, 1]),  # batches stay as in SGD
-                                  threshold=cfg.ng_threshold, max_rank=cfg.ng_max_rank, probe=cfg.ng_probe)
+                                  threshold=cfg.ng_threshold, max_rank=cfg.ng_max_rank, probe=cfg.ng_probe,
+                                  smoothing=cfg.ng_smoothing)
 
 
 @dataclass
@@ -73,7 +74,7 @@ class _Checkpoint:
             arrays["rec_ng_ranks"] = np.asarray(rec.ng_ranks, np.int64)
         if isinstance(nat, LowRankNaturalGradient):
             natural = {"steps": nat._steps, "rng": nat._gen.bit_generator.state, "k": nat.k,
-                       "history": nat.history}
+                       "history": nat.history, "smoothed": None if nat.smoothed is None else nat.smoothed.tolist()}
             if nat.U is not None:
                 arrays.update(nat_U=nat.U, nat_eigenvalues=nat.eigenvalues)
         elif nat is not None:  # momentum or Adam: its state arrays
@@ -122,6 +123,8 @@ class _Checkpoint:
             natural._gen.bit_generator.state = info["natural"]["rng"]
             natural.k = int(info["natural"].get("k", natural.k))
             natural.history = [tuple(h) for h in info["natural"].get("history", [])]
+            if info["natural"].get("smoothed") is not None:
+                natural.smoothed = np.array(info["natural"]["smoothed"], dtype=np.float64)
             if "nat_U" in arrays:
                 natural.U, natural.eigenvalues = arrays["nat_U"], arrays["nat_eigenvalues"]
         elif natural is not None:

@@ -38,8 +38,9 @@ class TrainConfig:
         One generator drives the teacher, the student's draw, the batches and the probes.
     optimizer : {"sgd", "natural", "momentum", "adam"}
         Plain SGD; :class:`LowRankNaturalGradient` (app. C.1) with ``ng_rank`` (1, or "auto":
-        chosen online, modes with lr lambda >= ``ng_threshold`` (1.0), at most ``ng_max_rank``
-        (16), ``ng_probe`` (1) extra vectors tracked), ``ng_refresh`` (10 steps), ``ng_iters``
+        chosen online, modes with lr lambda >= ``ng_threshold`` (1.0) in the Ritz values averaged
+        over refreshes (``ng_smoothing`` 0.8), at most ``ng_max_rank`` (16), ``ng_probe`` (1) extra
+        vectors tracked), ``ng_refresh`` (10 steps), ``ng_iters``
         (2) and ``ng_damping`` (None: 1 / lr); heavy-ball ``momentum`` (0.9); or Adam
         (``adam_beta1``, ``adam_beta2``, ``adam_eps``: 0.9, 0.999, 1e-8) -- the baselines the
         natural gradient is measured against (:mod:`numerics.rnn._optim`).
@@ -79,6 +80,7 @@ class TrainConfig:
     ng_threshold: float = 1.0
     ng_max_rank: int = 16
     ng_probe: int = 1
+    ng_smoothing: float = 0.8
     momentum: float = 0.9
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
@@ -112,7 +114,7 @@ class TrainConfig:
             _positive_real("ng_damping (or None for 1 / lr)", self.ng_damping)
         for name in ("ng_threshold", "adam_eps"):
             _positive_real(name, getattr(self, name))
-        for name in ("momentum", "adam_beta1", "adam_beta2"):
+        for name in ("momentum", "adam_beta1", "adam_beta2", "ng_smoothing"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
                 raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")

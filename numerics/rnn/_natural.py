@@ -97,6 +97,11 @@ class LowRankNaturalGradient:
     probe : int, default 1
         Extra subspace vectors tracked beyond k, whose Ritz values tell when the next mode
         reaches the threshold (k grows by at most ``probe`` per refresh).
+    smoothing : float in [0, 1), default 0.8
+        The rank is decided on an exponential average of the Ritz values over refreshes
+        (weight ``smoothing`` on the past): each refresh sees one batch, and a batch's top
+        Fisher eigenvalues scatter by a factor ~2 around the population's (paper scale), which
+        made k flicker between 2 and 4 while 4 modes sat at lr lambda >= 1.
 
     With ``rank="auto"`` the chosen k after every refresh is in :attr:`history`
     (``(step, k)`` pairs) and the current one in :attr:`k`.  A refresh costs
@@ -114,6 +119,7 @@ class LowRankNaturalGradient:
     hysteresis: float = 2.0
     max_rank: int = 16
     probe: int = 1
+    smoothing: float = 0.8
 
     def __post_init__(self) -> None:
         self.adaptive = isinstance(self.rank, str)
@@ -123,6 +129,9 @@ class LowRankNaturalGradient:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.smoothing, bool) or not (isinstance(self.smoothing, (int, float, np.floating))
+                                                   and 0 <= self.smoothing < 1):
+            raise ValueError(f"smoothing must be a number in [0, 1), got {self.smoothing!r}")
         for name in ("threshold", "hysteresis"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not (
@@ -139,6 +148,7 @@ class LowRankNaturalGradient:
         self._steps = 0
         self.k = 1 if self.adaptive else int(self.rank)
         self.history: list[tuple[int, int]] = []
+        self.smoothed: np.ndarray | None = None  # the averaged Ritz values the adaptive rank is decided on
 
     def fisher(self, net: RNN, x0: np.ndarray, T: int) -> tuple[SntkOperator, float]:
         """:func:`fisher_operator` over this preconditioner's neurons and parameters."""
@@ -180,7 +190,12 @@ class LowRankNaturalGradient:
             U = np.linalg.qr(Z @ rot[:, order])[0]
         self.U, self.eigenvalues = U, np.maximum(vals[order], 0.0)
         if self.adaptive:
-            self.k = choose_rank(lr * self.eigenvalues, self.k, self.threshold, self.hysteresis, self.max_rank)
+            vals = self.eigenvalues.copy()
+            if self.smoothed is not None:  # positions the subspace had before: averaged; new ones start as seen
+                m = min(vals.size, self.smoothed.size)
+                vals[:m] = self.smoothing * self.smoothed[:m] + (1 - self.smoothing) * vals[:m]
+            self.smoothed = vals
+            self.k = choose_rank(lr * vals, self.k, self.threshold, self.hysteresis, self.max_rank)
             self.history.append((self._steps, self.k))
 
     def step(self, net: RNN, x0: np.ndarray, T: int, grad: np.ndarray, lr: float) -> np.ndarray:
