@@ -47,3 +47,29 @@ def test_cells_are_sorted_into_in_range_lower_bounds_and_saturated():
              {"ratio": None, "ratio_at_least": None}, {"ratio": 500.0, "linear": True}, {"diverged": "x"}]
     c = classify(cells)
     assert [len(c[k]) for k in ("learned", "in_range", "beyond", "saturated")] == [3, 1, 1, 1]
+
+
+def test_on_teacher_tells_the_teachers_modes_from_a_complex_pair():
+    from paper_checks.fig3_phase import on_teacher
+
+    assert on_teacher({"mu": [1.37, 1.2], "final": [1.37, 1.21]})
+    assert not on_teacher({"mu": [1.37, 1.2], "final": [1.47, 1.47]})  # a complex pair above 1: not the modes
+    assert not on_teacher({"mu": [1.37, 1.2]})  # diverged: no final eigenvalues
+
+
+def test_a_saved_map_is_reused_only_with_its_settings(tmp_path, monkeypatch):
+    import json
+
+    from paper_checks import fig3_phase
+
+    calls = []
+    monkeypatch.setattr(fig3_phase, "phase_map", lambda quick, seed, processes: calls.append(1) or [{"x": len(calls)}])
+    assert fig3_phase.saved_map(tmp_path, quick=True) == [{"x": 1}]
+    assert fig3_phase.saved_map(tmp_path, quick=True) == [{"x": 1}] and len(calls) == 1  # reused
+    path = tmp_path / "fig3_phase_quick.json"
+    saved = json.loads(path.read_text())
+    saved["settings"]["fixed_lr"] = 1.0  # another setting: recomputed
+    path.write_text(json.dumps(saved))
+    assert fig3_phase.saved_map(tmp_path, quick=True) == [{"x": 2}]
+    path.write_text("{not json")  # damaged: recomputed
+    assert fig3_phase.saved_map(tmp_path, quick=True) == [{"x": 3}]
