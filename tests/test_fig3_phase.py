@@ -31,11 +31,15 @@ def test_curvature_is_the_stability_flip_sum():
 
 
 def test_fit_uses_only_linear_cells_with_both_modes_learned():
-    cells = [{"linear": True, "predicted": p, "ratio": 2 * p ** 0.5} for p in (10.0, 100.0, 1000.0, 1e4)]
-    cells += [{"linear": False, "predicted": 5.0, "ratio": 1e6}, {"linear": True, "predicted": 7.0, "ratio": None}]
+    on = {"mu": [1.3, 1.1], "final": [1.3, 1.1]}
+    cells = [{"linear": True, "predicted": p, "ratio": 2 * p ** 0.5, **on} for p in (10.0, 100.0, 1000.0, 1e4)]
+    cells += [{"linear": False, "predicted": 5.0, "ratio": 1e6, **on},
+              {"linear": True, "predicted": 7.0, "ratio": None, "ratio_at_least": 50.0, **on},
+              {"linear": True, "predicted": 7.0, "ratio": 3.0, "mu": [1.3, 1.1], "final": [2.0, 2.0]}]
     f = fit(cells)
     assert f["cells"] == 4 and f["slope"] == pytest.approx(0.5) and f["r"] == pytest.approx(1.0)
-    assert fit(cells[4:]) == {"cells": 0}
+    assert f["lower_bounds"] == 1 and f["consistent"] == 0  # predicted 7 below the measured bound 50
+    assert fit(cells[4:]) == {"cells": 0, "lower_bounds": 1, "consistent": 0}
     assert LINEAR < 1
 
 
