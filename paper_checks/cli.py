@@ -40,6 +40,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 # argparse prefixes these messages with "argument --FLAG:", so they name the flag.
+def _rank_flag(text: str) -> int | str:
+    """A natural-gradient rank: 'auto' or an integer >= 1."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 or 'auto', got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 or 'auto', got {text!r}")
+    return value
+
+
 def _int_flag(minimum: int, maximum: int | None = None):
     def parse(text: str) -> int:
         try:
@@ -198,10 +211,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="learning rate (None: 5e-3 for the paper's SGD, 1e-2 for Adam on the other models)")
     tr.add_argument("--seed", type=_int_flag(0), default=0, help="seed of the teacher, student and batches")
     tr.add_argument("--record-every", type=_int_flag(1), default=100, help="steps between records")
-    tr.add_argument("--optimizer", choices=["sgd", "natural", "adam"], default=None,
-                    help="plain SGD, the low-rank natural gradient (app. C.1) or Adam (not for the paper's rnn); "
-                         "None: sgd for the paper's rnn, adam for the other models")
-    tr.add_argument("--rank", type=_int_flag(1), default=1, help="natural-gradient rank k")
+    tr.add_argument("--optimizer", choices=["sgd", "natural", "adam", "momentum"], default=None,
+                    help="plain SGD, the low-rank natural gradient (app. C.1), Adam, or heavy-ball momentum 0.9 "
+                         "(the paper's rnn only); None: sgd for the paper's rnn, adam for the other models")
+    tr.add_argument("--rank", type=_rank_flag, default=1,
+                    help="natural-gradient rank k, or 'auto' to choose it online (modes with lr lambda >= 1)")
     tr.add_argument("--refresh", type=_int_flag(1), default=10, help="natural-gradient refresh period in steps")
     tr.add_argument("--out", default=None, help="output folder; the record goes to OUT/runs/<name by its settings> "
                                                 "(None: $NFSNTK_OUT or out/paper_checks)")
@@ -343,6 +357,9 @@ def _train_cell(args: argparse.Namespace) -> None:
     model = ModelSpec(args.model, N, task.n_in, task.n_out)(args.seed)
     lr = 1e-2 if args.lr is None else args.lr
     optimizer = args.optimizer or "adam"
+    if optimizer == "momentum":
+        raise ValueError("momentum is an optimizer of the paper's rnn (nfsntk train --model rnn); the other models "
+                         "train with adam, sgd or natural")
     natural = (LowRankNaturalGradient(rank=args.rank, refresh=args.refresh, rng=args.seed)
                if optimizer == "natural" else None)
     trained, rec = fit(model, task, steps=args.steps, lr=lr, batch=args.B, seed=args.seed + 1,
@@ -401,9 +418,6 @@ def _train(args: argparse.Namespace) -> None:
     from ._runs import checkpoint_path
     from ._verdict import output_dir, output_path
 
-    if args.optimizer == "adam":
-        raise ValueError("the paper's rnn trains with sgd or natural (its records and checks assume SGD); "
-                         "Adam is for --model tanh, leaky or gru")
     cfg = TrainConfig(config=args.config, steps=args.steps, N=args.N, B=args.B, T=args.T,
                       lr=TrainConfig.lr if args.lr is None else args.lr, seed=args.seed,
                       record_every=args.record_every, optimizer=args.optimizer or "sgd", ng_rank=args.rank,

@@ -88,6 +88,15 @@ def test_train_with_the_natural_gradient_writes_the_record_the_checks_read(tmp_p
     assert rec.config.optimizer == "natural" and rec.config.ng_rank == 2 and rec.steps == [0, 10, 20]
     assert main(["train", "--steps", "5", "--optimizer", "natural", "--rank", "0"]) == 2
     assert "argument --rank: must be an integer >= 1" in capsys.readouterr().err
+    # the adaptive rank and the baselines from the command line
+    assert main(["train", "--steps", "20", "--N", "6", "--record-every", "10", "--optimizer", "natural",
+                 "--rank", "auto"]) == 0
+    auto = TrainConfig(steps=20, N=6, record_every=10, optimizer="natural", ng_rank="auto")
+    assert len(TrainingRecord.load(tmp_path / "runs" / record_name(auto)).ng_ranks) == 3
+    assert main(["train", "--steps", "20", "--N", "6", "--record-every", "10", "--optimizer", "adam",
+                 "--lr", "0.001"]) == 0
+    assert TrainingRecord.load(tmp_path / "runs" / record_name(
+        TrainConfig(steps=20, N=6, record_every=10, optimizer="adam", lr=1e-3))).config.optimizer == "adam"
 
 
 # ---------------------------------------------------------------- every failure is one line with the right status
@@ -219,7 +228,8 @@ def test_train_a_gru_on_the_flipflop_then_track_its_checkpoints(tmp_path, capsys
 
 @pytest.mark.parametrize("argv, words", [
     (["train", "--model", "rnn", "--task", "flipflop"], "has no inputs"),
-    (["train", "--model", "rnn", "--optimizer", "adam", "--steps", "1"], "Adam is for --model"),
+    (["train", "--model", "gru", "--task", "flipflop", "--optimizer", "momentum", "--steps", "1"],
+     "momentum is an optimizer of the paper's rnn"),
     (["track", "only_one.npz"], "two or more"),
     (["track", "/nonexistent/a.npz", "/nonexistent/b.npz"], "no checkpoint file"),
 ])
