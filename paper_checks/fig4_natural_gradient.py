@@ -361,7 +361,8 @@ def _comparison_verdict(base: dict, seeds_run: int, quick: bool) -> Verdict:
     fails = "; ".join(f"seed {s}: {', '.join(r['adaptive_misses'])}" for s, r in base.items() if r["adaptive_misses"])
     summary = (f"{len(rs)} seeds ({'reduced scale' if quick else 'paper scale'}): adaptive rank {count}; {table}; "
                f"adaptive k: {ks}; {best}; adaptive rank beats the best of the family in roughness and final loss at "
-               f"equal steps -- {beats}" + (f"; threshold study: {threshold}" if threshold else "")
+               f"equal steps -- {beats} (a momentum or Adam step costs what an SGD step does and the adaptive one "
+               "more, benchmarks/README.md, so at equal wall time the comparison only moves against it)" + (f"; threshold study: {threshold}" if threshold else "")
                + (f"; where it misses: {fails}" if fails else ""))
     return Verdict(
         claim=ADAPTIVE_CLAIM,
