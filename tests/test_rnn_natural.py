@@ -275,24 +275,33 @@ def test_adam_and_momentum_against_their_recurrences():
         Momentum(-0.1)
 
 
+def _interrupted_and_resumed(cfg, tmp_path, at: int):
+    """The record of ``cfg`` trained with a stop requested at the ``at``-th step, then resumed from its checkpoint."""
+    from numerics.rnn import TrainingInterrupted
+
+    calls = {"n": 0}
+
+    def stop():
+        calls["n"] += 1
+        return calls["n"] == at
+
+    with pytest.raises(TrainingInterrupted):
+        train(cfg, progress=False, checkpoint=tmp_path / "ck", checkpoint_every=20, should_stop=stop)
+    return train(cfg, progress=False, checkpoint=tmp_path / "ck", checkpoint_every=20)
+
+
 @pytest.mark.parametrize("opt", [dict(optimizer="adam", lr=1e-3), dict(optimizer="momentum", lr=2e-3),
-                                 dict(optimizer="natural", ng_rank="auto")])
+                                 dict(optimizer="natural", ng_rank="auto"),
+                                 # a low threshold, so that k moves and the averaged Ritz values decide it
+                                 dict(optimizer="natural", ng_rank="auto", ng_threshold=0.002)])
 def test_baselines_and_adaptive_rank_train_and_resume_bit_for_bit(tmp_path, opt):
-    from numerics.rnn import TrainConfig, TrainingInterrupted, TrainingRecord, record_name, train
+    from numerics.rnn import TrainConfig, TrainingRecord, record_name, train
 
     cfg = TrainConfig(N=8, B=32, steps=120, record_every=20, diag_batch=8, fixed_point_seeds=5, diagnostics="loss",
                       **opt)
     rec = train(cfg, progress=False)
     assert rec.loss[-1] < rec.loss[0]
-    calls = {"n": 0}
-
-    def stop():
-        calls["n"] += 1
-        return calls["n"] == 70
-
-    with pytest.raises(TrainingInterrupted):
-        train(cfg, progress=False, checkpoint=tmp_path / "ck", checkpoint_every=20, should_stop=stop)
-    resumed = train(cfg, progress=False, checkpoint=tmp_path / "ck", checkpoint_every=20)
+    resumed = _interrupted_and_resumed(cfg, tmp_path, at=70)
     assert np.array_equal(rec.W[-1], resumed.W[-1]) and rec.ng_ranks == resumed.ng_ranks
     assert (len(rec.ng_ranks) == len(rec.steps)) == (cfg.ng_rank == "auto")
     rec.save(tmp_path / "r")
@@ -326,19 +335,30 @@ def test_edge_learning_rate_is_one_over_the_top_fisher_eigenvalue():
 
 
 def test_sgd_at_the_edge_keeps_lr_lambda_at_one_and_resumes(tmp_path):
-    from numerics.rnn import TrainingInterrupted, record_name
+    from numerics.rnn import record_name
 
     cfg = TrainConfig(N=8, B=32, steps=60, record_every=20, diag_batch=8, fixed_point_seeds=5, diagnostics="loss",
                       lr_rule="edge", lr=1e3, ng_refresh=1, ng_iters=3)
     rec = train(cfg, progress=False)
     assert rec.loss[-1] < rec.loss[0] and "-edge-" in record_name(cfg)
-    calls = {"n": 0}
+    assert np.array_equal(_interrupted_and_resumed(cfg, tmp_path, at=35).W[-1], rec.W[-1])
 
-    def stop():
-        calls["n"] += 1
-        return calls["n"] == 35
 
-    with pytest.raises(TrainingInterrupted):
-        train(cfg, progress=False, checkpoint=tmp_path / "ck", checkpoint_every=20, should_stop=stop)
-    assert np.array_equal(train(cfg, progress=False, checkpoint=tmp_path / "ck", checkpoint_every=20).W[-1],
-                          rec.W[-1])
+def test_the_adaptive_state_survives_a_checkpoint(tmp_path):
+    # k, its history and the averaged Ritz values are what the next rank decision reads: all must come back
+    from numerics.rnn import TrainingRecord
+    from numerics.rnn._checkpoint import _Checkpoint, natural_for
+
+    cfg = TrainConfig(N=4, B=8, steps=40, record_every=20, diag_batch=4, fixed_point_seeds=3, diagnostics="loss",
+                      optimizer="natural", ng_rank="auto")
+    nat = natural_for(cfg)
+    nat.U, nat.eigenvalues = np.linalg.qr(np.random.default_rng(0).normal(size=(20, 3)))[0], np.array([3., 2., 1.])
+    nat.k, nat.history, nat.smoothed, nat._steps = 2, [(0, 1), (10, 2)], np.array([2.5, 1.75, 0.8125]), 20
+    net = RNN.xavier(4, seed=0)
+    rec = TrainingRecord(cfg, teacher_W=net.W, x_diag=np.zeros((4, 2)))
+    _Checkpoint(cfg, 20, np.random.default_rng(1), np.random.default_rng(2), net, net.W, net.b, np.zeros((8, 2)), rec,
+                nat).write(tmp_path / "ck")
+    back = _Checkpoint.read(tmp_path / "ck", cfg).natural
+    assert back.k == 2 and back.history == [(0, 1), (10, 2)] and back._steps == 20
+    np.testing.assert_array_equal(back.smoothed, nat.smoothed)
+    np.testing.assert_array_equal(back.U, nat.U)
