@@ -7,7 +7,8 @@ batches (blocks of 20 steps, alternating, best-of over blocks is not taken: the 
 time), so machine noise affects both alike; printed: ms per step and the ratio natural / SGD.
 A step is forward + BPTT gradient (+ for the natural gradient its refresh every ``refresh``
 steps and the rank-k projection).  Also timed: momentum and Adam (the figure-4 baselines), and
-the adaptive rank (``rank="auto"``, refresh 20, probe 1) after it has settled on the network
+the adaptive rank (``rank="auto"``, refresh 20 or 40, probe 1; and refresh 20 with the Fisher on a
+quarter of the batch, ``batch=B // 4``) after it has settled on the network
 (its k printed) -- on a trained network from ``--record`` (default: the paper-faithful seed-0
 record if present, at the record ``--index``, after the first bifurcation, where 3-4 Fisher
 modes sit at the edge), else on the untrained one.
@@ -21,7 +22,6 @@ import time
 import numpy as np
 
 from numerics.rnn import RNN, LowRankNaturalGradient, TrainingRecord, build_teacher, forward, gradient
-from numerics.rnn._natural import fisher_operator
 from numerics.rnn._optim import Adam, Momentum
 
 DEFAULT_RECORD = "out/paper_checks/runs/paper-sgd-N64-s35000-lr0p005-seed0-068f873d45"
@@ -66,22 +66,26 @@ def main() -> None:
         return (time.perf_counter() - start) / len(xs)
 
     # the adaptive rank, settled on this network first (k grows by one per refresh), then timed as it runs;
-    # refreshed every 20 steps (the figure-4 runs) and every 40 (the next candidate for the overhead target)
-    adaptive, adaptive40 = (LowRankNaturalGradient(rank="auto", refresh=m, iters=2, probe=1, rng=0) for m in (20, 40))
-    op, scale = fisher_operator(net0, xs[0], T)
+    # refreshed every 20 steps (the figure-4 runs) and every 40, and with the Fisher on a quarter of the batch
+    sub = max(1, args.B // 4)
+    adaptives = {"auto": LowRankNaturalGradient(rank="auto", refresh=20, iters=2, probe=1, rng=0),
+                 "auto40": LowRankNaturalGradient(rank="auto", refresh=40, iters=2, probe=1, rng=0),
+                 "auto-sub": LowRankNaturalGradient(rank="auto", refresh=20, iters=2, probe=1, rng=0, batch=sub)}
     for _ in range(30):
-        adaptive.refresh_subspace(op, scale, lr=lr)
-        adaptive40.refresh_subspace(op, scale, lr=lr)
+        for opt in adaptives.values():
+            opt.refresh_subspace(*opt.fisher(net0, xs[0], T), lr=lr)
     settings = ((1, 10), (1, 5), (2, 10), (4, 10), (4, 20))
     configs = ([("sgd", None), ("momentum 0.9", "momentum"), ("adam", "adam")]
                + [(f"natural k={k} refresh={m} iters=2", (k, m)) for k, m in settings]
-               + [(f"natural adaptive (k={adaptive.k}) refresh=20", "auto"),
-                  (f"natural adaptive (k={adaptive40.k}) refresh=40", "auto40")])
+               + [(f"natural adaptive (k={adaptives['auto'].k}) refresh=20", "auto"),
+                  (f"natural adaptive (k={adaptives['auto40'].k}) refresh=40", "auto40"),
+                  (f"natural adaptive (k={adaptives['auto-sub'].k}) refresh=20, Fisher on {sub} of {args.B}",
+                   "auto-sub")])
     times = {name: [] for name, _ in configs}
     for _ in range(max(1, args.steps // 20)):
         for name, spec in configs:
-            if spec is None or spec in ("auto", "auto40"):
-                opt = None if spec is None else adaptive if spec == "auto" else adaptive40
+            if spec is None or spec in adaptives:
+                opt = None if spec is None else adaptives[spec]
             elif spec == "momentum":
                 opt = Momentum(0.9)
             elif spec == "adam":
@@ -94,7 +98,7 @@ def main() -> None:
           "of 20 steps")
     for name, _ in configs:
         t = np.median(times[name])
-        print(f"{name:34s} {1e3 * t:8.2f} ms/step   x{t / base:.3f}")
+        print(f"{name:62s} {1e3 * t:8.2f} ms/step   x{t / base:.3f}")
 
 
 if __name__ == "__main__":

@@ -46,13 +46,16 @@ from ._parse import FUNCTIONS as ALLOWED_FUNCTIONS
 from ._parse import parse_expression
 from ._series import SensitivitySeries, SntkSeries, sensitivity_series, sntk_norm
 from ._symbols import H0_SYMBOL, T_SYMBOL, T_TIME
+from ._unfolding import (BifurcationCurves, ParameterSensitivities, bifurcation_curves, cusp,
+                         parameter_sensitivities)
 from ._unroll import TangentRecursion, Unrolled, tangent_recursion, unroll
 
 __all__ = [
     "NormalForm", "parse_expression", "ALLOWED_FUNCTIONS", "Kind", "Criticality",
     "verify_law", "assert_law", "LawVerdict", "LawStatus",
     "stability_flip", "pitchfork", "saddle_node", "period_doubling", "transcritical",
-    "neimark_sacker", "imperfect_pitchfork", "catalog",
+    "neimark_sacker", "imperfect_pitchfork", "cusp", "catalog",
+    "bifurcation_curves", "BifurcationCurves", "parameter_sensitivities", "ParameterSensitivities",
     "tangent_recursion", "unroll", "TangentRecursion", "Unrolled",
     "sensitivity_series", "sntk_norm", "SensitivitySeries", "SntkSeries", "ExpPoly",
     "UniformEnsemble", "GaussianEnsemble", "PointEnsemble", "SymbolicMoments",

@@ -136,13 +136,15 @@ def imperfect_pitchfork(eps: Any = sp.Rational(1, 100)) -> NormalForm:
     """
     e = _to_exact(as_real_number(eps, "eps"))
     desc = inspect.cleandoc(imperfect_pitchfork.__doc__).split("\n\n", 1)[1]
-    h, g = sp.symbols("h g", real=True)
-    return NormalForm(g * h - h**3 + e,
+    # eps a declared constant: one compiled kernel serves every eps, and sweep_grid can vary it
+    return NormalForm("g*h - h**3 + eps", constants={"eps": e},
                       name=f"imperfect pitchfork (eps={e})", g_star=1, description=desc)
 
 
 def catalog() -> dict[str, NormalForm]:
-    """All catalogue forms by short name."""
+    """All catalogue forms by short name (the cusp: codimension two, parameter b1 at b2 = 0)."""
+    from ._unfolding import cusp
+
     return {
         "stability_flip": stability_flip(),
         "pitchfork": pitchfork(),
@@ -151,4 +153,5 @@ def catalog() -> dict[str, NormalForm]:
         "transcritical": transcritical(),
         "neimark_sacker": neimark_sacker(),
         "imperfect_pitchfork": imperfect_pitchfork(),
+        "cusp": cusp(),
     }

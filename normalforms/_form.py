@@ -87,7 +87,11 @@ class NormalForm:
     name : str, optional
         A label used when printing.
     constants : mapping, optional
-        Values for any other symbol in ``rhs`` (e.g. ``{"eps": 0.01}``).
+        Values for any other symbol in ``rhs`` (e.g. ``{"eps": 0.01}``).  The symbolic layer
+        works with the values substituted (:attr:`rhs`); the numeric layer compiles the map
+        with the constants as symbols (:attr:`structure`) and passes their values at run time,
+        so forms that differ only in their constants share one compiled kernel, and sweeps
+        can vary them over a grid (:func:`numerics.sweep_grid`).
     description : str, optional
         Free text shown by :meth:`describe`.
 
@@ -149,7 +153,10 @@ class NormalForm:
             if key in state_names or key == param_name:
                 raise ValueError(f"constant {key!r} is also the state or the parameter; give it another name")
             self._constants[key] = _to_exact(as_real_number(value, f"constant {key!r}"))
+        self._constant_symbols = {k: sp.Symbol(k, real=True) for k in sorted(self._constants)}
         self._rhs = tuple(self._parse_rhs(rhs))
+        # the same map with the constants kept as symbols: what the numeric layer compiles
+        self._structure = tuple(self._parse_rhs(rhs, symbolic=True)) if self._constants else self._rhs
         self._g_star = None if g_star is None else _to_exact(as_real_number(g_star, "g_star"))
         self.name = _label(name, "name") if name is not None else "user map"
         self.description = _label(description, "description", multiline=True)
@@ -160,25 +167,25 @@ class NormalForm:
         loc[self._param.name] = self._param
         return loc
 
-    def _parse_one(self, item: Any, index: int) -> sp.Expr:
+    def _parse_one(self, item: Any, index: int, symbolic: bool = False) -> sp.Expr:
         loc = self._locals()
+        bound = self._constant_symbols if symbolic else self._constants
         what = "the map" if index is None else f"component {index}"
-        expr = as_expression(item, loc | self._constants, free_symbols=True, what=what)
+        expr = as_expression(item, loc | bound, free_symbols=True, what=what)
         # Bind user symbols by name, whatever assumptions they were created with.
         rename = {s: loc[s.name] for s in expr.free_symbols if s.name in loc}
-        rename.update(
-            {s: self._constants[s.name] for s in expr.free_symbols if s.name in self._constants}
-        )
+        rename.update({s: bound[s.name] for s in expr.free_symbols if s.name in bound})
         return _to_exact(expr.xreplace(rename))
 
-    def _parse_rhs(self, rhs: Any) -> list[sp.Expr]:
+    def _parse_rhs(self, rhs: Any, symbolic: bool = False) -> list[sp.Expr]:
+        bound = self._constant_symbols if symbolic else self._constants
         if isinstance(rhs, str):
             # "f1, f2" is one component per state variable
             exprs = [
                 _to_exact(e) for e in
-                parse_components(rhs, self._locals() | self._constants, free_symbols=True, what="the map")
+                parse_components(rhs, self._locals() | bound, free_symbols=True, what="the map")
             ]
-            exprs = [self._parse_one(e, i if len(exprs) > 1 else None) for i, e in enumerate(exprs)]
+            exprs = [self._parse_one(e, i if len(exprs) > 1 else None, symbolic) for i, e in enumerate(exprs)]
         else:
             if isinstance(rhs, sp.MatrixBase):
                 items = list(rhs)
@@ -186,14 +193,14 @@ class NormalForm:
                 items = list(rhs)
             else:
                 items = [rhs]
-            exprs = [self._parse_one(item, i if len(items) > 1 else None) for i, item in enumerate(items)]
+            exprs = [self._parse_one(item, i if len(items) > 1 else None, symbolic) for i, item in enumerate(items)]
         if len(exprs) != len(self._state):
             names = ", ".join(s.name for s in self._state)
             raise ValueError(
                 f"the map has {len(exprs)} component(s) but the state ({names}) has "
                 f"{len(self._state)}; pass one expression per state variable, in state order"
             )
-        allowed = set(self._state) | {self._param}
+        allowed = set(self._state) | {self._param} | (set(self._constant_symbols.values()) if symbolic else set())
         for i, e in enumerate(exprs):
             where = f"component {i} ({e})" if len(exprs) > 1 else f"the map ({e})"
             if e.has(*_NON_FINITE):
@@ -271,6 +278,22 @@ class NormalForm:
     def rhs(self) -> tuple[sp.Expr, ...]:
         """The components of f, in state order."""
         return self._rhs
+
+    @property
+    def constants(self) -> dict[str, sp.Expr]:
+        """The constants' exact values, by name (sorted)."""
+        return {k: self._constants[k] for k in sorted(self._constants)}
+
+    @property
+    def constant_symbols(self) -> tuple[sp.Symbol, ...]:
+        """The constants as real symbols, sorted by name: the runtime parameters of the compiled map."""
+        return tuple(self._constant_symbols.values())
+
+    @property
+    def structure(self) -> tuple[sp.Expr, ...]:
+        """The components of f with the constants kept as :attr:`constant_symbols` (= :attr:`rhs` without
+        constants); substituting :attr:`constants` gives :attr:`rhs`."""
+        return self._structure
 
     @property
     def f(self) -> sp.Expr | sp.Matrix:

@@ -12,33 +12,36 @@ student-teacher RNN.
 
 Public API
 ----------
-sweep, SweepResult, trajectories, Trajectories, reference, ReferenceResult,
-uniform_ics, gaussian_ics, compile_form, CompiledForm, cache_dir, CacheDirectoryError, CacheIntegrityWarning,
-plot_amplification, figure2, Figure2, DEFAULT_ESCAPE_RADIUS,
+sweep, SweepResult, sweep_grid, GridResult, trajectories, Trajectories, reference, ReferenceResult,
+uniform_ics, gaussian_ics, compile_form, compile_count, CompiledForm, cache_dir, CacheDirectoryError, CacheIntegrityWarning,
+plot_amplification, plot_amplification_map, figure2, Figure2, DEFAULT_ESCAPE_RADIUS,
 NumericalOverflowWarning, blas_threads, limit_blas_threads.
 """
 
-from ._codegen import CacheDirectoryError, CacheIntegrityWarning, CompiledForm, cache_dir, compile_form, form_source
+from ._codegen import (CacheDirectoryError, CacheIntegrityWarning, CompiledForm, cache_dir, compile_count, compile_form,
+                       form_source)
 from ._inputs import gaussian_ics, uniform_ics
 from ._plotting import (FIGURE2_FORMS, FIGURE2_RANGES, FIGURE2_T, Figure2, figure2, plot_amplification,
-                        plot_bifurcation_diagram)
+                        plot_amplification_map, plot_bifurcation_diagram)
 from ._reference import ReferenceResult, reference
 from ._threads import blas_threads, limit_blas_threads
 from ._sweep import (
     DEFAULT_ESCAPE_RADIUS,
+    GridResult,
     NumericalOverflowWarning,
     SweepResult,
     Trajectories,
     sweep,
+    sweep_grid,
     trajectories,
 )
 
 __all__ = [
-    "sweep", "SweepResult", "trajectories", "Trajectories",
+    "sweep", "SweepResult", "sweep_grid", "GridResult", "trajectories", "Trajectories",
     "reference", "ReferenceResult",
     "uniform_ics", "gaussian_ics",
-    "compile_form", "CompiledForm", "cache_dir", "form_source", "CacheDirectoryError", "CacheIntegrityWarning",
-    "plot_amplification", "plot_bifurcation_diagram", "figure2", "Figure2", "FIGURE2_FORMS", "FIGURE2_RANGES", "FIGURE2_T",
+    "compile_form", "compile_count", "CompiledForm", "cache_dir", "form_source", "CacheDirectoryError", "CacheIntegrityWarning",
+    "plot_amplification", "plot_amplification_map", "plot_bifurcation_diagram", "figure2", "Figure2", "FIGURE2_FORMS", "FIGURE2_RANGES", "FIGURE2_T",
     "DEFAULT_ESCAPE_RADIUS", "NumericalOverflowWarning",
     "blas_threads", "limit_blas_threads",
 ]

@@ -47,6 +47,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
@@ -152,19 +153,47 @@ def _lines(assignments: list[tuple[str, sp.Expr]], printer: _KernelPrinter) -> l
 
 @dataclass(frozen=True)
 class FormSource:
-    """The printed pieces of a form, ready to be placed in the template."""
+    """The printed pieces of a form, ready to be placed in the template.
+
+    ``runtime`` is True when the form's constants are runtime parameters of the module (its
+    parameter rows are (g, constants in name order)); False when their values are printed in.
+    """
 
     dim: int
     homogeneous: bool
     source: str
     key: str
+    runtime: bool = False
+    npar: int = 1
+
+
+def _linear_homogeneous(exprs, state) -> bool:
+    """f = A h (linear in the state, no state-free term), whatever the other symbols are."""
+    zero = {x: 0 for x in state}
+    for e in exprs:
+        if not e.is_polynomial(*state):
+            return False
+        if sp.simplify(e.subs(zero)) != 0 or sp.Poly(e, *state).total_degree() > 1:
+            return False
+    return True
+
+
+def _runtime_constants(form: NormalForm) -> bool:
+    """Whether ``form``'s constants can be runtime parameters: it has some, and keeping them symbolic does
+    not change whether the map is linear homogeneous (e.g. g*h + c at c = 0 is; the structure is not --
+    such a form is compiled with its values, so the homogeneous kernels' rescaling is kept)."""
+    return bool(form.constant_symbols) and (
+        _linear_homogeneous(form.structure, form.state) == form.is_linear_homogeneous)
 
 
 def form_source(form: NormalForm) -> FormSource:
     """Generate the kernel module source for ``form``.
 
-    Symbols are renamed (state -> ``x0, x1, ...``, parameter -> ``gp``) so a
-    user's names can never collide with the template's variables.
+    Symbols are renamed (state -> ``x0, x1, ...``, parameter -> ``gp``, constants -> ``k0, k1,
+    ...`` in name order) so a user's names can never collide with the template's variables,
+    and never enter the module.  The constants are runtime parameters (loaded from the
+    parameter row, ``pv[1:]``) whenever :func:`_runtime_constants` allows: the module then
+    depends only on the expression structure, not on the constants' values.
     """
     if not isinstance(form, NormalForm):
         raise TypeError(f"expected a normalforms.NormalForm, got {type(form).__name__}; build one with NormalForm(...)")
@@ -172,8 +201,10 @@ def form_source(form: NormalForm) -> FormSource:
     xs = sp.symbols(f"x0:{n}", real=True)
     ss = sp.symbols(f"s0:{n}", real=True)
     gp, scale = sp.symbols("gp scale", real=True)
-    rename = dict(zip(form.state, xs)) | {form.param: gp}
-    f = [e.xreplace(rename) for e in form.rhs]
+    runtime = _runtime_constants(form)
+    ks = sp.symbols(f"k0:{len(form.constant_symbols)}", real=True) if runtime else ()
+    rename = dict(zip(form.state, xs)) | {form.param: gp} | dict(zip(form.constant_symbols if runtime else (), ks))
+    f = [e.xreplace(rename) for e in (form.structure if runtime else form.rhs)]
     jac = [[sp.diff(fi, x) for x in xs] for fi in f]
     fg = [sp.diff(fi, gp) for fi in f]
     _check_compilable(form, f, jac, fg)
@@ -205,10 +236,13 @@ def form_source(form: NormalForm) -> FormSource:
     homogeneous = form.is_linear_homogeneous
     # Only the renamed mathematics, printed by sympy from whitelisted atoms: no
     # name, no user symbol, so equal maps share one module whatever they are called.
-    header = "f: " + "; ".join(f"x{i} -> {sp.sstr(e)}" for i, e in enumerate(f)) + " (parameter gp)"
-    source = MODULE_TEMPLATE.render(dim=n, homogeneous=homogeneous, header=header, **pieces)
+    header = ("f: " + "; ".join(f"x{i} -> {sp.sstr(e)}" for i, e in enumerate(f)) + " (parameter gp"
+              + (f"; runtime constants {', '.join(map(str, ks))}" if ks else "") + ")")
+    load_p = "\n".join(["gp = pv[0]"] + [f"{k} = pv[{j + 1}]" for j, k in enumerate(ks)])
+    source = MODULE_TEMPLATE.render(dim=n, homogeneous=homogeneous, header=header, LOAD_P=load_p,
+                                    npar=1 + len(ks), constants=", ".join(map(str, ks)) or "(none)", **pieces)
     key = hashlib.sha256(source.encode()).hexdigest()[:32]
-    return FormSource(dim=n, homogeneous=homogeneous, source=source, key=key)
+    return FormSource(dim=n, homogeneous=homogeneous, source=source, key=key, runtime=runtime, npar=1 + len(ks))
 
 
 def form_key(form: NormalForm) -> str:
@@ -296,17 +330,40 @@ class CompiledForm:
     homogeneous : bool
         True when f = A(g) h; then h and D_g h are rescaled together and no
         trajectory can escape (only over/underflow is handled).
+    values : numpy.ndarray
+        The form's constants in name order when they are runtime parameters of the module
+        (empty when the module has them printed in): a parameter row is (g, *values).
     """
 
     form: NormalForm
     module: ModuleType
     path: Path
     homogeneous: bool
+    values: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _kernels: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def dim(self) -> int:
         return self.form.dim
+
+    @property
+    def runtime_constants(self) -> tuple[str, ...]:
+        """Names of the constants passed at run time (the columns 1.. of a parameter row)."""
+        return tuple(s.name for s in self.form.constant_symbols) if self.values.size else ()
+
+    def rows(self, g: np.ndarray, overrides: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Parameter rows (G, 1 + K) for the kernels: g, then each runtime constant -- the form's value,
+        or ``overrides[name]`` (an array of G values) where given."""
+        g = np.asarray(g, dtype=np.float64)
+        cols = [g]
+        overrides = dict(overrides or {})
+        for name, value in zip(self.runtime_constants, self.values):
+            cols.append(np.asarray(overrides.pop(name), dtype=np.float64) if name in overrides
+                        else np.full(g.shape, value))
+        if overrides:
+            raise ValueError(f"{sorted(overrides)} are not runtime constants of this form's kernel "
+                             f"(it has {list(self.runtime_constants) or 'none'})")
+        return np.ascontiguousarray(np.stack(cols, axis=-1))
 
     def kernel(self, name: str) -> "_GuardedKernel":
         """The jitted function ``name`` of the module, recompiled once if numba's cache for it is corrupt."""
@@ -367,8 +424,15 @@ class _GuardedKernel:
         return getattr(self.dispatcher, name)
 
 
-_memo: dict[tuple, CompiledForm] = {}
+_memo: dict[tuple, tuple[ModuleType, Path]] = {}
 _lock = threading.RLock()
+_generated = [0]  # form modules generated and loaded in this process (see compile_count)
+
+
+def compile_count() -> int:
+    """How many form kernel modules this process has generated and loaded: one per expression
+    structure, not per value of the constants (which are runtime parameters)."""
+    return _generated[0]
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -428,16 +492,23 @@ def compile_form(form: NormalForm) -> CompiledForm:
     """
     if not isinstance(form, NormalForm):
         raise TypeError(f"expected a normalforms.NormalForm, got {type(form).__name__}; build one with NormalForm(...)")
-    memo_key = (form.state, form.param, form.rhs)
+    runtime = _runtime_constants(form)
+    # forms that differ only in their constants' values share the key, the module and its machine code
+    memo_key = (form.state, form.param, form.structure if runtime else form.rhs, runtime,
+                form.is_linear_homogeneous)
     with _lock:
         hit = _memo.get(memo_key)
-        if hit is not None:
-            return hit
-        generated = form_source(form)
-        module, path = verified_module(f"nfsntk_form_{generated.key}", generated.source)
-        compiled = CompiledForm(form=form, module=module, path=path, homogeneous=module.HOMOGENEOUS)
-        _memo[memo_key] = compiled
-        return compiled
+        if hit is None:
+            generated = form_source(form)
+            name = f"nfsntk_form_{generated.key}"
+            new = name not in sys.modules
+            hit = _memo[memo_key] = verified_module(name, generated.source)
+            _generated[0] += new
+        module, path = hit
+    values = np.array([float(v) for v in form.constants.values()]) if runtime else np.zeros(0)
+    if values.size and not np.all(np.isfinite(values)):
+        raise ValueError(f"the constants {form.constants} do not all fit in float64; rescale the map")
+    return CompiledForm(form=form, module=module, path=path, homogeneous=module.HOMOGENEOUS, values=values)
 
 
 def verified_module(name: str, source: str) -> tuple[ModuleType, Path]:

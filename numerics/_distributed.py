@@ -64,11 +64,12 @@ def _hold(block: np.ndarray) -> np.ndarray:
     return block
 
 
-def _chunk_task(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radius: float, profile: bool):
+def _chunk_task(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radius: float, profile: bool,
+                params: dict | None = None):
     """One task: the raw partial sums of a (g block, ensemble block) and its sample count."""
     from ._sweep import partial_sums
 
-    parts = partial_sums(form, g, T, h0_k, radius, profile, _worker_threads(), progress=False)
+    parts = partial_sums(form, g, T, h0_k, radius, profile, _worker_threads(), progress=False, params=params)
     return parts, int(h0_k.shape[1])
 
 
@@ -88,7 +89,7 @@ def check_chunks(chunks: Any, G: int, B: int, client) -> tuple[int, int]:
 
 
 def distributed_partials(client, form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radius: float,
-                         profile: bool, chunks: Any = None, retries: int = 3):
+                         profile: bool, chunks: Any = None, retries: int = 3, params: dict | None = None):
     """Submit every (g block, ensemble block) to ``client``, gather all of them, join their partial sums.
 
     Raises
@@ -106,13 +107,15 @@ def distributed_partials(client, form: NormalForm, g: np.ndarray, T: int, h0_k: 
     G, B = g.size, h0_k.shape[1]
     g_size, e_size = check_chunks(chunks, G, B, client)
     g_blocks = [g[i:i + g_size] for i in range(0, G, g_size)]
+    p_blocks = [None if params is None else {k: v[i:i + g_size] for k, v in params.items()}
+                for i in range(0, G, g_size)]
     e_blocks = [np.ascontiguousarray(h0_k[:, j:j + e_size]) for j in range(0, B, e_size)]
     # Each ensemble block goes to the cluster once, as a task whose result every g block shares.
     # Not client.scatter: scattered data has no lineage, so a worker dying with it would cancel
     # every task that needs it; a task result is recomputed from its spec on another worker.
     e_futures = [client.submit(_hold, block, pure=False) for block in e_blocks]
-    futures = [[client.submit(_chunk_task, form, gb, T, ef, radius, profile, retries=retries, pure=False)
-                for ef in e_futures] for gb in g_blocks]
+    futures = [[client.submit(_chunk_task, form, gb, T, ef, radius, profile, pb, retries=retries, pure=False)
+                for ef in e_futures] for gb, pb in zip(g_blocks, p_blocks)]
     rows = client.gather(futures)  # every block, or the first error
     counted = [sum(n for _, n in row) for row in rows]
     if len(rows) != len(g_blocks) or any(c != B for c in counted):

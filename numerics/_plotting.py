@@ -178,3 +178,70 @@ def plot_bifurcation_diagram(form: nf.NormalForm, interval: Any = None, box: Any
     ax.set_title(f"{form.name}: bifurcation diagram")
     ax.legend(fontsize="x-small", loc="best")
     return fig
+
+
+def plot_amplification_map(result, ax: Any = None, *, curves: Sequence[str] = ("fold", "flip"),
+                           per_sample: bool = True, title: str | None = None):
+    r"""Heatmap of log10 ||sNTK_g|| over two parameters, with the form's bifurcation curves drawn on it.
+
+    Parameters
+    ----------
+    result : GridResult
+        From :func:`numerics.sweep_grid` with exactly two axes (x = first, y = second).
+    ax : matplotlib Axes, optional
+    curves : sequence of {"fold", "flip"}
+        Which curves of :func:`normalforms.bifurcation_curves` to overlay (multiplier +1 / -1 of a
+        fixed point), derived symbolically for the two axes; a kind the symbolic layer cannot
+        solve is skipped with a note in the legend.
+    per_sample : bool, default True
+        log10 of norm / (kept trajectories); False: of the ensemble sum.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Grid points where every trajectory escaped are left blank (NaN), not coloured as zero.
+    """
+    import matplotlib.pyplot as plt
+
+    from ._sweep import GridResult
+
+    if not isinstance(result, GridResult):
+        raise TypeError(f"expected a GridResult from numerics.sweep_grid, got {type(result).__name__}")
+    if len(result.axes) != 2:
+        raise ValueError(f"a map needs exactly two axes; this grid has {list(result.axes)} - slice it, or sweep two")
+    (xn, x), (yn, y) = result.axes.items()
+    z = (result.log_mean if per_sample else result.log_norm) / np.log(10)
+    z = np.where(np.isfinite(z), z, np.nan)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.2, 4.0), layout="constrained")
+    else:
+        fig = ax.figure
+    mesh = ax.pcolormesh(x, y, z.T, shading="auto", cmap="magma")
+    fig.colorbar(mesh, ax=ax, label=r"$\log_{10}\|\mathrm{sNTK}_g\|$" + (" per sample" if per_sample else ""))
+    form = result.form
+    for kind, style in (("fold", "-"), ("flip", "--")):
+        if kind not in curves or form.dim != 1:
+            continue
+        try:
+            c = nf.bifurcation_curves(form, xn, yn, kind=kind)
+        except ValueError:
+            ax.plot([], [], "w" + style, label=f"{kind}: no closed form")
+            continue
+        hs = np.linspace(-3, 3, 2001)
+        label = f"{kind} (multiplier {'+1' if kind == 'fold' else '-1'})"
+        for pts in c.points(hs):
+            keep = ((pts[:, 0] >= x.min()) & (pts[:, 0] <= x.max()) & (pts[:, 1] >= y.min()) & (pts[:, 1] <= y.max()))
+            seg = np.where(keep[:, None], pts, np.nan)
+            if np.any(keep):
+                ax.plot(seg[:, 0], seg[:, 1], "c" + style, linewidth=1.2, label=label)
+                label = None
+    ax.set_xlim(x.min(), x.max())
+    ax.set_ylim(y.min(), y.max())
+    ax.set_xlabel(xn)
+    ax.set_ylabel(yn)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper left")
+    on_axes = {xn, yn} & set(form.constants)
+    name = form.name.split(" (")[0] if on_axes else form.name  # a constant on an axis: its one value is not the map's
+    ax.set_title(title or f"{name}, T = {result.T}", fontsize=9)
+    return fig

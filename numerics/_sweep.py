@@ -20,14 +20,14 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from normalforms import NormalForm
 
 from ._codegen import compile_form
-from ._inputs import check_memory, check_threads, validated
+from ._inputs import check_form, check_g, check_memory, check_threads, validated
 from normalforms._repr import short_repr
 
 DEFAULT_ESCAPE_RADIUS = 1.0e6
@@ -167,13 +167,15 @@ class SweepResult:
         )
 
 
-def _raise_kernel_error(info: np.ndarray, g: np.ndarray, h0: np.ndarray) -> None:
+def _raise_kernel_error(info: np.ndarray, g: np.ndarray, h0: np.ndarray, rows: np.ndarray | None = None,
+                        names: tuple = ()) -> None:
     bad = np.argwhere(info[..., 0] != 0)
     if bad.size == 0:
         return
     ig, p = bad[0]
     status, t, sample = (int(v) for v in info[ig, p])
-    where = f"g = {float(g[ig])!r}, initial condition {h0[:, sample].tolist()} (sample {sample}), step t = {t}"
+    consts = "".join(f", {n} = {float(v)!r}" for n, v in zip(names, rows[ig, 1:])) if rows is not None else ""
+    where = f"g = {float(g[ig])!r}{consts}, initial condition {h0[:, sample].tolist()} (sample {sample}), step t = {t}"
     if status == 2:
         raise FloatingPointError(
             f"f(h, g) returned NaN inside the escape radius at {where}: the map is undefined there "
@@ -266,6 +268,164 @@ def sweep(
     return _result(form, g, T, h0_k, radius, parts)
 
 
+@dataclass(frozen=True)
+class GridResult:
+    r"""||sNTK_g|| over a grid of several parameters: g and any of the form's constants.
+
+    Attributes
+    ----------
+    form : NormalForm
+    axes : dict of str -> ndarray
+        The grid's axes in order, by name (the form's parameter and constants).
+    T : int
+    norm, log_norm : ndarray, shape (len(axis_1), ..., len(axis_k))
+        :math:`\sum_b \sum_t \|D_g h_t^{(b)}\|^2` at every grid point (``log_norm`` exact
+        where ``norm`` overflows), as :class:`SweepResult`.
+    escaped : ndarray of int, same shape
+    overflowed : ndarray of bool, same shape
+    profile, log_profile : ndarray, shape (..., T) or None
+    flat : SweepResult
+        The same numbers over the flattened grid (row-major, the last axis fastest).
+    """
+
+    form: NormalForm
+    axes: dict
+    T: int
+    norm: np.ndarray
+    log_norm: np.ndarray
+    escaped: np.ndarray
+    overflowed: np.ndarray
+    profile: np.ndarray | None
+    log_profile: np.ndarray | None
+    flat: "SweepResult" = field(repr=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(v.size for v in self.axes.values())
+
+    @property
+    def seconds(self) -> float:
+        return self.flat.seconds
+
+    @property
+    def log_mean(self) -> np.ndarray:
+        """log of the per-sample norm (over the trajectories kept), finite where the norm overflows."""
+        return self.flat.log_mean.reshape(self.shape)
+
+    def peak(self) -> dict[str, float]:
+        """The grid point of the largest norm, by axis name, with its ``log_norm``."""
+        idx = np.unravel_index(int(np.nanargmax(self.log_norm)), self.shape)
+        out = {name: float(v[i]) for (name, v), i in zip(self.axes.items(), idx)}
+        out["log_norm"] = float(self.log_norm[idx])
+        return out
+
+    def to_csv(self, path: str | os.PathLike) -> Path:
+        """One row per grid point: the axes' values, norm, log_norm, mean, escaped (the last axis fastest)."""
+        path = Path(path)
+        mesh = np.meshgrid(*self.axes.values(), indexing="ij")
+        with path.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(list(self.axes) + ["norm", "log_norm", "mean", "escaped"])
+            mean = self.flat.mean
+            for i in range(self.norm.size):
+                w.writerow([repr(float(m.flat[i])) for m in mesh]
+                           + [repr(float(self.norm.flat[i])), repr(float(self.log_norm.flat[i])),
+                              repr(float(mean[i])), int(self.escaped.flat[i])])
+        return path
+
+    def __repr__(self) -> str:
+        axes = ", ".join(f"{k}: {v.size} on [{v.min():g}, {v.max():g}]" for k, v in self.axes.items())
+        return f"GridResult({self.form.name}: {axes}; B={self.flat.samples}, T={self.T}; peak {self.peak()})"
+
+
+def _check_axes(form: NormalForm, axes: Any) -> dict[str, np.ndarray]:
+    from ._codegen import compile_form
+
+    if not isinstance(axes, Mapping) or not axes:
+        raise TypeError("axes must be a mapping from parameter names to 1-D grids, e.g. "
+                        f"{{{form.param.name!r}: numpy.linspace(0.5, 1.5, 200), 'eps': numpy.linspace(-0.1, 0.1, 200)}}")
+    names = [str(k) for k in axes]
+    runtime = compile_form(form).runtime_constants
+    known = (form.param.name,) + runtime
+    for name in names:
+        if name not in known:
+            compiled_in = name in form.constants and name not in runtime
+            raise ValueError(
+                f"{name!r} is not a parameter of this form's kernel: "
+                + ("its value is compiled in (keeping it symbolic would change whether the map is linear "
+                   "homogeneous); give it a nonzero value or build the form without it" if compiled_in else
+                   f"the grid can vary {list(known)} (the parameter and the constants declared with constants=)"))
+    if form.param.name not in names:
+        raise ValueError(f"the grid needs the parameter {form.param.name!r} as an axis (a single value is fine: "
+                         f"{{{form.param.name!r}: [1.0], ...}})")
+    out = {}
+    for name, values in axes.items():
+        try:
+            out[str(name)] = check_g(values)
+        except ValueError as err:
+            raise ValueError(f"axis {name!r}: {err}") from None
+    return out
+
+
+def sweep_grid(form: NormalForm, axes: Mapping[str, Any], T: int, h0: Any, *, profile: bool = False,
+               escape_radius: float = DEFAULT_ESCAPE_RADIUS, threads: int | None = None,
+               progress: bool | None = None, client: Any = None, chunks: tuple[int, int] | None = None,
+               retries: int = 3) -> GridResult:
+    r"""||sNTK_g|| over the product grid of g and any of the form's constants (e.g. a (g, eps) map).
+
+    .. math:: \|\mathrm{sNTK}_g\|(g, c_1, ...) = \sum_b \sum_{t=1}^{T} \|D_g h_t^{(b)}\|^2
+
+    The constants are runtime parameters of the form's compiled kernel: the whole grid runs in
+    one kernel module, compiled once for the expression structure (:func:`numerics.compile_count`
+    does not grow with the number of values).  Everything else -- escapes, exact logs past
+    float64, threads, the Dask path -- is :func:`sweep`'s.
+
+    Parameters
+    ----------
+    form : NormalForm
+        A form whose other parameters are declared as constants (``constants={"eps": 0.0}``,
+        e.g. :func:`normalforms.cusp`, :func:`normalforms.imperfect_pitchfork`).
+    axes : mapping of str to 1-D array_like
+        The grid, axis by axis, by name: the form's parameter (required) and any constants;
+        constants not named keep the form's values.
+    T, h0, profile, escape_radius, threads, progress, client, chunks, retries
+        As :func:`sweep`.
+
+    Returns
+    -------
+    GridResult
+        Arrays shaped by the axes, in the order given.
+
+    Examples
+    --------
+    >>> import numpy as np, normalforms as nf, numerics
+    >>> r = numerics.sweep_grid(nf.imperfect_pitchfork(), {"g": [0.9, 1.1], "eps": [0.0, 0.01, 0.02]}, T=10,
+    ...                         h0=[0.05, -0.05], progress=False)
+    >>> r.norm.shape
+    (2, 3)
+    """
+    form = check_form(form)
+    grid = _check_axes(form, axes)
+    mesh = np.meshgrid(*grid.values(), indexing="ij")
+    flat = {name: np.ascontiguousarray(m.ravel()) for name, m in zip(grid, mesh)}
+    g = flat.pop(form.param.name)
+    form, g, T, h0_k, radius = validated(form, g, T, h0, escape_radius)
+    params = flat or None
+    if client is not None:
+        from ._distributed import distributed_partials
+
+        parts = distributed_partials(client, form, g, T, h0_k, radius, profile, chunks, retries, params=params)
+    else:
+        parts = partial_sums(form, g, T, h0_k, radius, profile, check_threads(threads), progress, params=params)
+    res = _result(form, g, T, h0_k, radius, parts)
+    shape = tuple(v.size for v in grid.values())
+    prof = None if res.profile is None else res.profile.reshape(shape + (T,))
+    lprof = None if res.log_profile is None else res.log_profile.reshape(shape + (T,))
+    return GridResult(form=form, axes=grid, T=T, norm=res.norm.reshape(shape), log_norm=res.log_norm.reshape(shape),
+                      escaped=res.escaped.reshape(shape), overflowed=res.overflowed.reshape(shape), profile=prof,
+                      log_profile=lprof, flat=res)
+
+
 @dataclass
 class Partials:
     """Raw per-part sums of one sweep: mantissas m and exponents e of sum * 2**(400 e), shape (G, parts[, T])."""
@@ -299,10 +459,12 @@ class Partials:
 
 
 def partial_sums(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radius: float, profile: bool,
-                 threads: int, progress: bool | None = False) -> Partials:
-    """The kernel's raw partial sums for validated inputs (a worker runs this on its chunk)."""
+                 threads: int, progress: bool | None = False, params: dict | None = None) -> Partials:
+    """The kernel's raw partial sums for validated inputs (a worker runs this on its chunk); ``params``:
+    values of runtime constants per g value (arrays of g's length), else the form's own."""
     compiled = compile_form(form)
     mod = compiled.module
+    rows = compiled.rows(g, params)
     G, B = g.size, h0_k.shape[1]
     # Split each g's ensemble when there are too few g values to keep every
     # thread busy; never into pieces smaller than one kernel chunk.
@@ -321,15 +483,15 @@ def partial_sums(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radi
     prof_e = np.zeros((G, parts, Tp), np.int64)
     kernel = compiled.kernel("run_items_profile" if profile else "run_items_norm")
     if not kernel.signatures:
-        _warm_up(kernel, h0_k.shape[0])
+        _warm_up(kernel, h0_k.shape[0], rows.shape[1])
     stop = np.zeros(1, np.int64)
     n_slices = min(items, threads * 16)
     edges = np.linspace(0, items, n_slices + 1).astype(np.int64)
-    args = (g, h0_k, T, radius, parts)
+    args = (rows, h0_k, T, radius, parts)
     outs = (norm_m, norm_e, escaped, info, prof_m, prof_e, stop)
     slices = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
     updates = float(G) * B * T * h0_k.shape[0]
-    estimate = _estimate_seconds(kernel, g, h0_k, T, radius, profile, updates, min(threads, items))
+    estimate = _estimate_seconds(kernel, rows, h0_k, T, radius, profile, updates, min(threads, items))
     start = time.perf_counter()
     bar = _progress_bar(progress, items, form, updates, estimate)
     try:
@@ -338,7 +500,7 @@ def partial_sums(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radi
     finally:
         bar.close()
     seconds = time.perf_counter() - start
-    _raise_kernel_error(info, g, h0_k)
+    _raise_kernel_error(info, g, h0_k, rows if rows.shape[1] > 1 else None, compiled.runtime_constants)
 
     return Partials(norm_m, norm_e, escaped, prof_m if profile else None, prof_e if profile else None, seconds)
 
@@ -448,9 +610,9 @@ def _result(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radius: f
     )
 
 
-def _warm_up(kernel, dim: int) -> None:
+def _warm_up(kernel, dim: int, npar: int = 1) -> None:
     """Compile (or load from the disk cache) before timing and the progress bar start."""
-    kernel(np.zeros(1), np.zeros((dim, 1)), 1, 1.0, 1, 0, 1, np.zeros((1, 1)), np.zeros((1, 1), np.int64),
+    kernel(np.zeros((1, npar)), np.zeros((dim, 1)), 1, 1.0, 1, 0, 1, np.zeros((1, 1)), np.zeros((1, 1), np.int64),
            np.zeros((1, 1), np.int64), np.zeros((1, 1, 3), np.int64), np.zeros((1, 1, 1)),
            np.zeros((1, 1, 1), np.int64), np.zeros(1, np.int64))
 
@@ -519,6 +681,7 @@ def trajectories(form: NormalForm, g: Any, T: int, h0: Any, *, escape_radius: fl
     """
     form, g, T, h0_k, radius = validated(form, g, T, h0, escape_radius)
     compiled = compile_form(form)
+    rows = compiled.rows(g)
     n, B = h0_k.shape
     states = float(g.size) * (T + 1) * B
     # H and S, their reordered copies, and three boolean masks
@@ -535,7 +698,7 @@ def trajectories(form: NormalForm, g: Any, T: int, h0: Any, *, escape_radius: fl
     def run(idx: np.ndarray) -> None:
         # Rows of H are separate C-contiguous blocks, so each thread fills its own.
         sub_h, sub_s, sub_step = H[idx[0]: idx[-1] + 1], S[idx[0]: idx[-1] + 1], step[idx[0]: idx[-1] + 1]
-        kernel(g[idx[0]: idx[-1] + 1], h0_k, T, radius, sub_h, sub_s, sub_step, stop)
+        kernel(rows[idx[0]: idx[-1] + 1], h0_k, T, radius, sub_h, sub_s, sub_step, stop)
 
     _run_on_threads(threads, [(lambda idx=idx: run(idx)) for idx in slices], [len(idx) for idx in slices],
                     _NoBar(), stop)

@@ -53,8 +53,8 @@ _PROFILE_REDUCE = """\
 
 _DRIVER = '''\
 @njit(cache=True, error_model="numpy", nogil=True)
-def run_chunk_@SUFFIX@(gp, h0, ids, n, T, R, hc, sc, acc, sq, esc, lanes, cprof_m, cprof_e, xbuf, obuf, info, stop):
-    """Sum over the chunk's non-escaped trajectories of sum_t |D_g h_t|^2.
+def run_chunk_@SUFFIX@(pv, h0, ids, n, T, R, hc, sc, acc, sq, esc, lanes, cprof_m, cprof_e, xbuf, obuf, info, stop):
+    """Sum over the chunk's non-escaped trajectories of sum_t |D_g h_t|^2 at the parameter row pv.
 
     Returns (m, k, escaped) with the sum equal to m * 2**(400 k).  With
     ``profile`` the per-time sums go to cprof_m[t] * 2**(400 cprof_e[t]) and
@@ -64,6 +64,7 @@ def run_chunk_@SUFFIX@(gp, h0, ids, n, T, R, hc, sc, acc, sq, esc, lanes, cprof_
     stop[0] (Ctrl-C), which is read once per check interval.
     """
     profile = @PROFILE@
+@LOAD_P@
     for i in range(DIM):
         for b in range(CHUNK):
             hc[i, b] = h0[i, ids[b]] if b < n else 0.0
@@ -128,7 +129,7 @@ def run_chunk_@SUFFIX@(gp, h0, ids, n, T, R, hc, sc, acc, sq, esc, lanes, cprof_
                 nesc += 1
                 continue
             if nan:
-                outcome, j = replay(h0, ids[b], gp, t1, R, xbuf, obuf)
+                outcome, j = replay(h0, ids[b], pv, t1, R, xbuf, obuf)
                 if outcome == 1:
                     esc[b] = True
                     nesc += 1
@@ -169,7 +170,8 @@ def run_chunk_@SUFFIX@(gp, h0, ids, n, T, R, hc, sc, acc, sq, esc, lanes, cprof_
 @njit(cache=True, error_model="numpy", nogil=True)
 def run_items_@SUFFIX@(g, h0, T, R, P, first, last, norm_m, norm_e, escaped, info, prof_m, prof_e, stop):
     """Work items first..last-1; item (ig, p) = divmod(item, P) covers samples
-    [B p / P, B (p+1) / P) at g[ig] and writes only its own output slots."""
+    [B p / P, B (p+1) / P) at the parameter row g[ig] = (g, constants...) and writes only its own
+    output slots."""
     profile = @PROFILE@
     B = h0.shape[1]
     hc = np.empty((DIM, CHUNK))
@@ -239,6 +241,7 @@ import numpy as np
 from numba import njit
 
 DIM = @DIM@
+NPAR = @NPAR@  # a parameter row: g, then the runtime constants @CONSTANTS@
 HOMOGENEOUS = @HOMOGENEOUS@
 CHUNK = 256
 CHECK_EVERY = 32
@@ -251,15 +254,17 @@ OK, OVERFLOW, DOMAIN, CANCELLED = 0, 1, 2, 3
 
 
 @njit(cache=True, error_model="numpy")
-def step(x, gp, out):
-    """out = f(x, gp)."""
+def step(x, pv, out):
+    """out = f(x, pv): pv = (g, runtime constants...)."""
+@LOAD_P@
 @LOAD_X@
 @STEP_F@
 
 
 @njit(cache=True, error_model="numpy")
-def tangent_step(x, s, gp, xo, so):
-    """(xo, so) = (f(x), f_h(x) s + f_g(x)): one step of the tangent recursion."""
+def tangent_step(x, s, pv, xo, so):
+    """(xo, so) = (f(x), f_h(x) s + f_g(x)) at pv: one step of the tangent recursion."""
+@LOAD_P@
 @TANGENT_FN@
 
 
@@ -283,13 +288,13 @@ def ext_add(m, e, dm, de):
 
 
 @njit(cache=True, error_model="numpy")
-def replay(h0, sample, gp, steps, R, xbuf, obuf):
+def replay(h0, sample, pv, steps, R, xbuf, obuf):
     """Re-run one trajectory from h0 with the scalar ``step``: (1, t) if it
     leaves the escape radius at step t, (2, t) if it turns NaN inside it."""
     for i in range(DIM):
         xbuf[i] = h0[i, sample]
     for j in range(steps):
-        step(xbuf, gp, obuf)
+        step(xbuf, pv, obuf)
         far = False
         nan = False
         for i in range(DIM):
@@ -326,7 +331,7 @@ def lane_abs_sum(a, npad, lanes):
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def trajectory_kernel(g, h0, T, R, H, S, escape_step, stop):
-    """H[ig, t, :, b] = h_t, S[...] = D_g h_t for t = 0..T; NaN after an escape.
+    """H[ig, t, :, b] = h_t, S[...] = D_g h_t for t = 0..T at the parameter row g[ig]; NaN after an escape.
     Returns early, leaving the rest unfilled, once stop[0] is set."""
     G = g.shape[0]
     B = h0.shape[1]
@@ -375,7 +380,7 @@ class _ModuleTemplate:
     text: str
 
     def render(self, *, dim: int, homogeneous: bool, header: str, STEP_F: str, UPDATE_UNSCALED: str,
-               UPDATE_SCALED: str, TANGENT_FN: str, LOAD_X: str) -> str:
+               UPDATE_SCALED: str, TANGENT_FN: str, LOAD_X: str, LOAD_P: str, npar: int, constants: str) -> str:
         """Place the printed expressions into the module text.
 
         ``UPDATE_*`` assign ``q`` (sum of squares of the new D_g h) after
@@ -401,6 +406,9 @@ class _ModuleTemplate:
             "@STEP_F@": _indent(STEP_F, 4),
             "@TANGENT_FN@": _indent(TANGENT_FN, 4),
             "@LOAD_X@": _indent(LOAD_X, 4),
+            "@LOAD_P@": _indent(LOAD_P, 4),
+            "@NPAR@": str(int(npar)),
+            "@CONSTANTS@": constants,
         }
         for key, value in replacements.items():
             out = out.replace(key, value)

@@ -106,15 +106,39 @@ def _writable_dir(flag: str, path: str | None) -> Path | None:
     return folder
 
 
+def _constants(items: list[str] | None) -> dict[str, float]:
+    """--const NAME=VALUE flags: numbers only (parsed with float, never evaluated)."""
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not sep or not name.strip() or not math.isfinite(number):
+            raise ValueError(f"--const must be NAME=NUMBER with a finite number (e.g. --const eps=0.01), got {item!r}")
+        out[name.strip()] = number
+    return out
+
+
 def _form_from_args(args: argparse.Namespace) -> nf.NormalForm:
+    const = _constants(getattr(args, "const", None))
     if args.map:
-        return nf.NormalForm(args.map, state=args.state, param=args.param, name="user map")
+        return nf.NormalForm(args.map, state=args.state, param=args.param, name="user map", constants=const or None)
     forms = nf.catalog()
     if args.form is None:
         raise ValueError("give a catalogue form name or --map EXPR")
     if args.form not in forms:
         raise ValueError(f"unknown form {args.form!r}; choose one of {', '.join(forms)} or pass --map EXPR")
-    return forms[args.form]
+    form = forms[args.form]
+    if const:
+        unknown = sorted(set(const) - set(form.constants))
+        if unknown:
+            raise ValueError(f"--const {unknown[0]}: {args.form} has the constants {sorted(form.constants) or 'none'}")
+        form = nf.NormalForm(list(form.structure), state=[s.name for s in form.state], param=form.param.name,
+                             constants={**form.constants, **const}, g_star=form.g_star, name=form.name.split(" (")[0],
+                             description=form.description)
+    return form
 
 
 _MAX_GRID = 10**7
@@ -140,6 +164,8 @@ def _add_form_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map", help='a user map, e.g. "g*h - h**3"')
     p.add_argument("--state", default="h", help="state names for --map (e.g. 'x y')")
     p.add_argument("--param", default="g", help="parameter name for --map")
+    p.add_argument("--const", action="append", metavar="NAME=VALUE",
+                   help="a constant of the map and its value (repeatable), e.g. --const eps=0.01")
 
 
 _HELP = argparse.ArgumentDefaultsHelpFormatter
@@ -189,6 +215,20 @@ def _parser() -> argparse.ArgumentParser:
                    help="None: numerics.DEFAULT_ESCAPE_RADIUS")
     s.add_argument("--csv", help="write g, norm, log_norm, mean, escaped to this CSV")
     s.add_argument("--png", help="write the amplification curve to this PNG")
+    s2 = sub.add_parser("sweep2d", help="||sNTK_g|| over a grid of two parameters (g and a constant, or two "
+                                        "constants), with the bifurcation curves drawn", formatter_class=_HELP)
+    _add_form_args(s2)
+    s2.add_argument("--x", required=True, help="first axis NAME=START:STOP:N, e.g. g=0.5:1.5:200")
+    s2.add_argument("--y", required=True, help="second axis NAME=START:STOP:N, e.g. eps=-0.1:0.1:200 (a negative "
+                                               "START: --y=eps=-0.1:0.1:200)")
+    s2.add_argument("--T", type=_int_flag(1, 10**12), default=30, help="horizon")
+    s2.add_argument("--ic-range", type=_positive_float_flag(), default=0.1, help="ICs uniform on [-A, A]")
+    s2.add_argument("--samples", type=_int_flag(1), default=10_000, help="ensemble size B")
+    s2.add_argument("--seed", type=_int_flag(0), default=0, help="seed of the ensemble, >= 0")
+    s2.add_argument("--escape-radius", type=_positive_float_flag(), default=None,
+                    help="None: numerics.DEFAULT_ESCAPE_RADIUS")
+    s2.add_argument("--csv", help="write every grid point (x, y, norm, log_norm, mean, escaped) to this CSV")
+    s2.add_argument("--png", default="amplification_map.png", help="write the map to this PNG")
     f = sub.add_parser("figure2", help="reproduce the paper's figure 2", formatter_class=_HELP)
     f.add_argument("--out", default="figs", help="output folder")
     f.add_argument("--samples", type=_int_flag(1), default=10_000, help="ensemble size")
@@ -325,6 +365,45 @@ def _sweep(args: argparse.Namespace) -> None:
         step = max(1, g.size // 20)
         for i in range(0, g.size, step):
             print(f"{g[i]:.6g}, {res.mean[i]:.6g}, {res.escaped[i]}")
+
+
+def _axis(flag: str, text: str):
+    name, sep, grid = text.partition("=")
+    if not sep or not name.strip():
+        raise ValueError(f"{flag} must be NAME=START:STOP:N (e.g. {flag} g=0.5:1.5:200), got {text!r}")
+    try:
+        return name.strip(), _grid(grid)
+    except ValueError as err:
+        raise ValueError(f"{flag} {name.strip()}: {str(err).replace('--g must be', 'the grid must be')}") from None
+
+
+def _sweep2d(args: argparse.Namespace) -> None:
+    import numerics
+
+    form = _form_from_args(args)
+    (xn, x), (yn, y) = _axis("--x", args.x), _axis("--y", args.y)
+    if xn == yn:
+        raise ValueError(f"--x and --y name the same parameter {xn!r}; give two different ones")
+    if x.size * y.size > _MAX_GRID:
+        raise ValueError(f"the grid has {x.size * y.size} points, above {_MAX_GRID}; use fewer points per axis")
+    csv_path = _writable_file("--csv", args.csv) if args.csv else None
+    png_path = _writable_file("--png", args.png) if args.png else None
+    h0 = numerics.uniform_ics(args.ic_range, args.samples, seed=args.seed, dim=form.dim)
+    kwargs = {} if args.escape_radius is None else {"escape_radius": args.escape_radius}
+    axes = {xn: x, yn: y}
+    if form.param.name not in axes:
+        raise ValueError(f"one axis must be the form's parameter {form.param.name!r}; the other a constant "
+                         f"({', '.join(form.constants) or 'this form has none: declare one with --const'})")
+    res = numerics.sweep_grid(form, axes, args.T, h0, **kwargs)
+    print(res)
+    print(f"{x.size * y.size} grid points x {args.samples} samples x T = {args.T} in {res.seconds:.2f} s "
+          f"({x.size * y.size * args.samples * args.T * form.dim / max(res.seconds, 1e-9):.3g} updates/s)")
+    if csv_path:
+        print(f"wrote {res.to_csv(csv_path)}")
+    if png_path:
+        fig = numerics.plot_amplification_map(res)
+        fig.savefig(png_path, dpi=150)
+        print(f"wrote {png_path}")
 
 
 def _figure2(args: argparse.Namespace) -> None:
@@ -504,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as done:  # --help, or a usage error already printed as one line
         return int(done.code or 0)
-    command = {"derive": _derive, "sweep": _sweep, "figure2": _figure2, "train": _train, "check": _check,
+    command = {"derive": _derive, "sweep": _sweep, "sweep2d": _sweep2d, "figure2": _figure2, "train": _train, "check": _check,
                "crosscheck": _crosscheck, "diagram": _diagram, "verify": _verify, "track": _track}[args.command]
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warnings

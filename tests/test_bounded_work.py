@@ -62,7 +62,7 @@ def test_the_estimate_is_the_right_order_of_magnitude():
     h0 = numerics.uniform_ics(0.1, 2048, seed=1)[None, :].copy()
     g = np.array([1.05])
     T = 300_000
-    estimate = _estimate_seconds(kernel, g, h0, T, 1e6, False, 2048.0 * T, 1)
+    estimate = _estimate_seconds(kernel, g[:, None], h0, T, 1e6, False, 2048.0 * T, 1)
     start = time.perf_counter()
     numerics.sweep(nf.pitchfork(), g, T, h0[0], threads=1, progress=False)
     actual = time.perf_counter() - start

@@ -30,7 +30,7 @@ def test_map_matches_hand_written_reference(name):
 
 
 def test_catalog_lists_every_form():
-    assert set(nf.catalog()) == set(FACTORIES) | {"neimark_sacker"}
+    assert set(nf.catalog()) == set(FACTORIES) | {"neimark_sacker", "cusp"}
     for form in nf.catalog().values():
         assert form.description  # each documents its branches and escape
 

@@ -252,3 +252,44 @@ def test_train_a_leaky_model_with_the_natural_gradient_equals_fit(tmp_path):
                      optimizer="natural", natural=LowRankNaturalGradient(rank=2, refresh=3, rng=0))
     np.testing.assert_array_equal(last.cell.flat(), trained.cell.flat())
     np.testing.assert_array_equal(last.weight, trained.weight)
+
+
+def test_sweep2d_writes_the_map_and_the_grid_it_computed(tmp_path, capsys):
+    import csv
+
+    import numpy as np
+
+    import normalforms as nf
+    import numerics
+
+    out_csv, out_png = tmp_path / "m.csv", tmp_path / "m.png"
+    assert main(["sweep2d", "imperfect_pitchfork", "--x", "g=0.8:1.2:5", "--y=eps=-0.05:0.05:4", "--samples", "300",
+                 "--T", "12", "--csv", str(out_csv), "--png", str(out_png)]) == 0
+    assert out_png.stat().st_size > 0 and "updates/s" in capsys.readouterr().out
+    rows = list(csv.DictReader(out_csv.open()))
+    assert len(rows) == 20 and list(rows[0])[:2] == ["g", "eps"]
+    ref = numerics.sweep_grid(nf.imperfect_pitchfork(), {"g": np.linspace(0.8, 1.2, 5), "eps": np.linspace(-0.05, 0.05, 4)},
+                              12, numerics.uniform_ics(0.1, 300, seed=0), progress=False)
+    np.testing.assert_allclose([float(r["norm"]) for r in rows], ref.norm.ravel(), rtol=1e-15)
+    assert [float(r["eps"]) for r in rows[:4]] == pytest.approx(np.linspace(-0.05, 0.05, 4).tolist())
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["sweep2d", "pitchfork", "--x", "g=0.5:1.5:3", "--y", "eps=0:1:3"], "not a parameter"),
+    (["sweep2d", "imperfect_pitchfork", "--x", "g=0.5:1.5:3", "--y", "eps"], "NAME=START:STOP:N"),
+    (["sweep2d", "imperfect_pitchfork", "--x", "g=0:1:3", "--y", "g=0:1:3"], "same parameter"),
+    (["sweep2d", "imperfect_pitchfork", "--const", "eps=__import__('os')", "--x", "g=0:1:3", "--y", "eps=0:1:3"],
+     "NAME=NUMBER"),
+    (["sweep2d", "imperfect_pitchfork", "--const", "delta=1", "--x", "g=0:1:3", "--y", "eps=0:1:3"],
+     "has the constants"),
+    (["sweep2d", "cusp", "--x", "b2=0:1:3", "--y", "eps=0:1:3"], "one axis must be the form's parameter 'b1'"),
+])
+def test_sweep2d_refuses_bad_axes_and_constants(argv, match, capsys):
+    assert main(argv) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_a_user_map_with_a_constant_on_an_axis(tmp_path, capsys):
+    assert main(["sweep2d", "--map", "g*h - h**3 + c", "--const", "c=0.02", "--x", "g=0.5:1.5:4", "--y", "c=-0.1:0.1:3",
+                 "--samples", "50", "--png", str(tmp_path / "u.png")]) == 0
+    assert "c: 3 on [-0.1, 0.1]" in capsys.readouterr().out

@@ -36,7 +36,7 @@ def test_generated_step_equals_the_form():
     form = nf.NormalForm(["1 - a*x**2 + y", "3*x/10"], state="x y", param="a")
     mod = compile_form(form).module
     out = np.empty(2)
-    mod.step(np.array([0.25, -0.5]), 1.4, out)
+    mod.step(np.array([0.25, -0.5]), np.array([1.4]), out)
     exact = form.evaluate([sp.Rational(1, 4), sp.Rational(-1, 2)], sp.Rational(7, 5))
     np.testing.assert_allclose(out, [float(v) for v in exact], rtol=1e-15)
 

@@ -159,3 +159,13 @@ def test_fit_seeds_of_any_model_on_the_cluster_equal_the_local_ones(client):
     there = fit_seeds(ModelSpec("leaky", 5, 2, 2), FlipFlop(bits=2, T=8), [0, 2], client=client, **kw)
     for a, b in zip(here.rows, there.rows):
         assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
+
+
+def test_a_parameter_grid_on_the_cluster_equals_the_local_one(client):
+    form = nf.imperfect_pitchfork()
+    axes = {"g": np.linspace(0.8, 1.2, 6), "eps": np.linspace(-0.02, 0.02, 5)}
+    h0 = numerics.uniform_ics(0.2, 3000, seed=2)
+    local = numerics.sweep_grid(form, axes, 20, h0, progress=False)
+    remote = numerics.sweep_grid(form, axes, 20, h0, client=client, chunks=(4, 1000))
+    close(remote.norm, local.norm)
+    assert remote.norm.shape == (6, 5) and np.array_equal(remote.escaped, local.escaped)

@@ -362,3 +362,34 @@ def test_the_adaptive_state_survives_a_checkpoint(tmp_path):
     assert back.k == 2 and back.history == [(0, 1), (10, 2)] and back._steps == 20
     np.testing.assert_array_equal(back.smoothed, nat.smoothed)
     np.testing.assert_array_equal(back.U, nat.U)
+
+
+def test_the_curvature_batch_is_the_fisher_of_the_first_initial_conditions(tmp_path):
+    # the preconditioner's Fisher on a sub-batch is the dense Gauss-Newton matrix of those inputs alone,
+    # normalised by their own count; the rest of the batch does not enter
+    net, x0, T = small()
+    ng = LowRankNaturalGradient(rank=2, batch=4, rng=0)
+    op, scale = ng.fisher(net, x0, T)
+    P = op.n_params
+    dense = scale * np.stack([op.fisher_matvec(e) for e in np.eye(P)])
+    np.testing.assert_allclose(dense, dense_gauss_newton(net, x0[:4], T), rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="exceeds the batch"):
+        ng.fisher(net, x0[:3], T)
+    with pytest.raises(ValueError, match="batch must be a positive integer"):
+        LowRankNaturalGradient(batch=0)
+    with pytest.raises(ValueError, match="ng_batch must be at most"):
+        TrainConfig(B=32, ng_batch=64)
+    cfg = TrainConfig(N=8, B=32, steps=60, record_every=20, diag_batch=8, fixed_point_seeds=5, diagnostics="loss",
+                      optimizer="natural", ng_rank="auto", ng_batch=8, lr=0.05)
+    assert record_name_differs(cfg)
+    rec = train(cfg, progress=False)
+    assert rec.loss[-1] < rec.loss[0]
+    assert np.array_equal(_interrupted_and_resumed(cfg, tmp_path, at=35).W[-1], rec.W[-1])
+
+
+def record_name_differs(cfg):
+    from dataclasses import replace
+
+    from numerics.rnn import record_name
+
+    return record_name(cfg) != record_name(replace(cfg, ng_batch=None))

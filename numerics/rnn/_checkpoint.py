@@ -41,12 +41,12 @@ def natural_for(cfg: TrainConfig) -> LowRankNaturalGradient | Momentum | Adam | 
         return None
     if cfg.lr_rule == "edge":  # the rank-1 estimator tracks lambda_max; its subspace is not used to precondition
         return LowRankNaturalGradient(rank=1, refresh=cfg.ng_refresh, iters=cfg.ng_iters, params=cfg.params,
-                                      rng=np.random.default_rng([cfg.seed, 1]))
+                                      batch=cfg.ng_batch, rng=np.random.default_rng([cfg.seed, 1]))
     return LowRankNaturalGradient(rank=cfg.ng_rank, refresh=cfg.ng_refresh, iters=cfg.ng_iters,
                                   damping=cfg.ng_damping, params=cfg.params,
                                   rng=np.random.default_rng([cfg.seed, 1]),  # batches stay as in SGD
                                   threshold=cfg.ng_threshold, max_rank=cfg.ng_max_rank, probe=cfg.ng_probe,
-                                  smoothing=cfg.ng_smoothing)
+                                  smoothing=cfg.ng_smoothing, batch=cfg.ng_batch)
 
 
 @dataclass

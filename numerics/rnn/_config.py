@@ -41,7 +41,8 @@ class TrainConfig:
         chosen online, modes with lr lambda >= ``ng_threshold`` (1.0) in the Ritz values averaged
         over refreshes (``ng_smoothing`` 0.8), at most ``ng_max_rank`` (16), ``ng_probe`` (1) extra
         vectors tracked), ``ng_refresh`` (10 steps), ``ng_iters``
-        (2) and ``ng_damping`` (None: 1 / lr); heavy-ball ``momentum`` (0.9); or Adam
+        (2) and ``ng_damping`` (None: 1 / lr), the Fisher on the first ``ng_batch`` initial
+        conditions of the step's batch (None: all of it); heavy-ball ``momentum`` (0.9); or Adam
         (``adam_beta1``, ``adam_beta2``, ``adam_eps``: 0.9, 0.999, 1e-8) -- the baselines the
         natural gradient is measured against (:mod:`numerics.rnn._optim`).
     lr_rule : {"fixed", "edge"}
@@ -86,6 +87,7 @@ class TrainConfig:
     adam_beta2: float = 0.999
     adam_eps: float = 1e-8
     lr_rule: str = "fixed"
+    ng_batch: int | None = None
 
     def __post_init__(self) -> None:
         auto = self.ng_rank == "auto"
@@ -110,6 +112,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         _positive_real("lr", self.lr)
         _positive_real("box", self.box)
+        if self.ng_batch is not None:
+            object.__setattr__(self, "ng_batch", positive_int("ng_batch (or None for the whole batch)", self.ng_batch))
+            if self.ng_batch > self.B:
+                raise ValueError(f"ng_batch must be at most the batch size B = {self.B}, got {self.ng_batch}")
         if self.ng_damping is not None:
             _positive_real("ng_damping (or None for 1 / lr)", self.ng_damping)
         for name in ("ng_threshold", "adam_eps"):

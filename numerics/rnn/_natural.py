@@ -102,6 +102,10 @@ class LowRankNaturalGradient:
         (weight ``smoothing`` on the past): each refresh sees one batch, and a batch's top
         Fisher eigenvalues scatter by a factor ~2 around the population's (paper scale), which
         made k flicker between 2 and 4 while 4 modes sat at lr lambda >= 1.
+    batch : int, optional
+        The Fisher of :meth:`step` and :meth:`edge_lr` on the first ``batch`` initial conditions of
+        the step's batch only (None: all of them).  A refresh's cost is proportional to it, and the
+        top of the spectrum, a mean over initial conditions, needs fewer of them than the gradient.
 
     With ``rank="auto"`` the chosen k after every refresh is in :attr:`history`
     (``(step, k)`` pairs) and the current one in :attr:`k`.  A refresh costs
@@ -120,6 +124,7 @@ class LowRankNaturalGradient:
     max_rank: int = 16
     probe: int = 1
     smoothing: float = 0.8
+    batch: int | None = None
 
     def __post_init__(self) -> None:
         self.adaptive = isinstance(self.rank, str)
@@ -137,6 +142,9 @@ class LowRankNaturalGradient:
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not (
                     np.isfinite(value) and value > 0) or (name == "hysteresis" and value < 1):
                 raise ValueError(f"{name} must be a finite number > 0 (hysteresis >= 1), got {value!r}")
+        if self.batch is not None and (isinstance(self.batch, bool) or not isinstance(self.batch, (int, np.integer))
+                                       or self.batch < 1):
+            raise ValueError(f"batch must be a positive integer (or None for the whole batch), got {self.batch!r}")
         if self.damping is not None and not (np.isfinite(self.damping) and self.damping > 0):
             raise ValueError(f"damping must be a finite number > 0 (or None for 1 / lr), got {self.damping!r}")
         if self.neurons not in ("readout", "all"):
@@ -151,7 +159,12 @@ class LowRankNaturalGradient:
         self.smoothed: np.ndarray | None = None  # the averaged Ritz values the adaptive rank is decided on
 
     def fisher(self, net: RNN, x0: np.ndarray, T: int) -> tuple[SntkOperator, float]:
-        """:func:`fisher_operator` over this preconditioner's neurons and parameters."""
+        """:func:`fisher_operator` over this preconditioner's neurons and parameters (on the first ``batch``
+        initial conditions of ``x0``)."""
+        if self.batch is not None:
+            if len(x0) < self.batch:
+                raise ValueError(f"the curvature batch ({self.batch}) exceeds the batch passed ({len(x0)})")
+            x0 = x0[: self.batch]
         return fisher_operator(net, x0, T, neurons=self.neurons, params=self.params)
 
     def update_subspace(self, net: RNN, x0: np.ndarray, T: int, lr: float | None = None) -> None:

@@ -118,7 +118,7 @@ def _slug(value: float) -> str:
 
 #: TrainConfig settings added after records were first named, at their defaults.
 LATER_DEFAULTS = {"ng_threshold": 1.0, "ng_max_rank": 16, "ng_probe": 1, "ng_smoothing": 0.8, "momentum": 0.9, "adam_beta1": 0.9,
-                  "adam_beta2": 0.999, "adam_eps": 1e-8, "lr_rule": "fixed"}
+                  "adam_beta2": 0.999, "adam_eps": 1e-8, "lr_rule": "fixed", "ng_batch": None}
 
 
 def record_name(cfg: TrainConfig, variant: str = "") -> str:
