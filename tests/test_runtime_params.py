@@ -99,3 +99,17 @@ def test_a_constant_whose_value_makes_the_map_linear_stays_compiled_in():
     with pytest.raises(ValueError, match="compiled in"):
         numerics.sweep_grid(form, {"g": [1.0], "c": [0.1]}, 5, [0.1], progress=False)
     assert form_source(nf.NormalForm("g*h + c", constants={"c": 1})).runtime
+
+
+def test_the_crosscheck_window_form_compiles_once_for_every_g0():
+    from numerics.rnn._crosscheck import window_form
+
+    h0 = numerics.uniform_ics(0.05, 40, seed=1)
+    numerics.sweep(window_form(1.02), [0.0, 0.01], 10, h0, progress=False)
+    before = numerics.compile_count()
+    for g0 in (1.0137, 0.998, 1.25):  # windows of other networks and seeds
+        res = numerics.sweep(window_form(g0), [0.0, 0.01], 10, h0, progress=False)
+        ref = numerics.sweep(nf.NormalForm(f"{g0!r}*y - y**3 + e", state="y", param="e"), [0.0, 0.01], 10, h0,
+                             progress=False)
+        np.testing.assert_allclose(res.norm, ref.norm, rtol=1e-13)
+    assert numerics.compile_count() == before + 3  # only the three per-value references were compiled

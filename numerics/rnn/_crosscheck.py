@@ -598,9 +598,7 @@ def imperfect_pitchfork_prediction(net, x0: np.ndarray | None, T: int, v: np.nda
     if s.ndim != 1 or s.size < 3 or not np.all(np.diff(s) > 0):
         raise ValueError("s must be an increasing 1-D grid of >= 3 points")
     eps = window.epsilon(s)
-    # g0 to 1e-9 relative: the compiled form is cached per value, far below the cubic truncation error
-    form = nf.NormalForm("g0*y - y**3 + e", state="y", param="e", constants={"g0": float(f"{window.g0:.10g}")},
-                         name="imperfect pitchfork along its imperfection")
+    form = window_form(window.g0)
     y0 = window.reduce(states)
     order = np.argsort(eps)
     result = sweep(form, eps[order], T, y0, progress=False)
@@ -614,6 +612,15 @@ def imperfect_pitchfork_prediction(net, x0: np.ndarray | None, T: int, v: np.nda
     linear = window.kappa**2 * sweep(nf.stability_flip(), mu, T, y0, progress=False).norm
     return (NormalFormPrediction(s, eps, y0, float(window.coefficients.values["b"]), predicted, linear,
                                  "imperfect pitchfork", "eps", scalar_slowest=slowest), window)
+
+
+def window_form(g0: float) -> "nf.NormalForm":
+    """y' = g0 y - y^3 + e, the imperfect pitchfork along its imperfection e at the window's multiplier g0.
+
+    g0 is a declared constant, so a runtime parameter of the compiled kernel: every window (every
+    network, seed and learning stage) shares one module, whatever its g0."""
+    return nf.NormalForm("g0*y - y**3 + e", state="y", param="e", constants={"g0": float(g0)},
+                         name="imperfect pitchfork along its imperfection")
 
 
 def reduced_map_prediction(net, x0: np.ndarray | None, T: int, v: np.ndarray, s: np.ndarray, window: CuspWindow,
