@@ -57,7 +57,33 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         pool = _pools.get(threads)
         if pool is None:
             pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="nfsntk")
+            _start_all_workers(pool, threads)
         return pool
+
+
+def _start_all_workers(pool: ThreadPoolExecutor, threads: int) -> None:
+    """Start every worker thread now, with Ctrl-C held back until they are registered.
+
+    ThreadPoolExecutor starts a thread inside submit() and only then records it for the exit
+    handler; a KeyboardInterrupt landing between the two left an unrecorded idle worker that
+    the interpreter waited for forever at exit (seen on ~1 in 4 interrupted cold-cache sweeps).
+    Starting all workers up front, with SIGINT blocked meanwhile (delivered right after), closes
+    that window for every later submit.
+    """
+    import signal
+
+    block = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if block:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        barrier = threading.Barrier(threads + 1)
+        futures = [pool.submit(barrier.wait) for _ in range(threads)]  # each blocks a distinct new worker
+        barrier.wait()
+        for fut in futures:
+            fut.result()
+    finally:
+        if block:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _combine(m: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -465,6 +491,7 @@ def partial_sums(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radi
     compiled = compile_form(form)
     mod = compiled.module
     rows = compiled.rows(g, params)
+    _pool(threads)  # workers started before any progress is shown (see _start_all_workers)
     G, B = g.size, h0_k.shape[1]
     # Split each g's ensemble when there are too few g values to keep every
     # thread busy; never into pieces smaller than one kernel chunk.

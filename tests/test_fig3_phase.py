@@ -89,10 +89,13 @@ def test_the_decoupled_student_starts_both_modes_at_w0():
 def test_cells_are_sorted_into_in_range_lower_bounds_and_saturated():
     from paper_checks.fig3_phase import classify
 
-    cells = [{"ratio": 50.0, "linear": True}, {"ratio": 2.0, "linear": False}, {"ratio": None, "ratio_at_least": 40.0},
-             {"ratio": None, "ratio_at_least": None}, {"ratio": 500.0, "linear": True}, {"diverged": "x"}]
+    on, off = {"mu": [1.3, 1.1], "final": [1.3, 1.1]}, {"mu": [1.3, 1.1], "final": [2.0, 2.0]}
+    cells = [{"ratio": 50.0, "linear": True, **on}, {"ratio": 2.0, "linear": False, **on},
+             {"ratio": None, "ratio_at_least": 40.0, **on}, {"ratio": None, "ratio_at_least": None, **on},
+             {"ratio": 500.0, "linear": True, **on}, {"diverged": "x", **on},
+             {"ratio": 3.0, "linear": False, **off}]  # saturated, but ended off the teacher's modes
     c = classify(cells)
-    assert [len(c[k]) for k in ("learned", "in_range", "beyond", "saturated")] == [3, 1, 1, 1]
+    assert [len(c[k]) for k in ("learned", "in_range", "beyond", "saturated")] == [4, 1, 1, 1]
 
 
 def test_on_teacher_tells_the_teachers_modes_from_a_complex_pair():
