@@ -113,3 +113,33 @@ def test_the_crosscheck_window_form_compiles_once_for_every_g0():
                              progress=False)
         np.testing.assert_allclose(res.norm, ref.norm, rtol=1e-13)
     assert numerics.compile_count() == before + 3  # only the three per-value references were compiled
+
+
+def test_a_three_parameter_grid_has_one_axis_per_parameter():
+    form = nf.NormalForm("g*h - c*h**3 + eps", constants={"c": 1, "eps": 0})
+    h0 = numerics.uniform_ics(0.2, 30, seed=2)
+    res = numerics.sweep_grid(form, {"g": [0.9, 1.1], "c": [0.5, 1.0, 2.0], "eps": [0.0, 0.01]}, 10, h0, progress=False)
+    assert res.norm.shape == (2, 3, 2)
+    one = nf.NormalForm("g*h - 2*h**3 + 0.01")  # the point c = 2, eps = 0.01, compiled per value
+    np.testing.assert_allclose(res.norm[:, 2, 1], numerics.sweep(one, [0.9, 1.1], 10, h0, progress=False).norm,
+                               rtol=1e-13)
+
+
+def test_the_amplification_map_draws_the_symbolic_fold_curve():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    res = numerics.sweep_grid(nf.imperfect_pitchfork(), {"g": np.linspace(0.8, 1.6, 12), "eps": np.linspace(-0.1, 0.1, 9)},
+                              10, numerics.uniform_ics(0.1, 40, seed=0), progress=False)
+    fig = numerics.plot_amplification_map(res)
+    ax = fig.axes[0]
+    folds = [l for l in ax.get_lines() if l.get_label().startswith("fold") or l.get_linestyle() == "-"]
+    assert folds
+    x, y = folds[0].get_xdata(), folds[0].get_ydata()
+    ok = np.isfinite(x) & np.isfinite(y)
+    # on the fold of the imperfect pitchfork: 27 eps^2 = 4 (g - 1)^3 (Kuznetsov's cusp with b2 = g - 1)
+    np.testing.assert_allclose(27 * y[ok] ** 2, 4 * (x[ok] - 1) ** 3, atol=1e-12)
+    assert ax.get_xlabel() == "g" and ax.get_ylabel() == "eps"
+    with pytest.raises(ValueError, match="exactly two axes"):
+        numerics.plot_amplification_map(numerics.sweep_grid(nf.imperfect_pitchfork(), {"g": [1.0]}, 5, [0.1],
+                                                            progress=False))
