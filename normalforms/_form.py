@@ -60,6 +60,18 @@ def _to_exact(expr: sp.Expr) -> sp.Expr:
     return expr.xreplace({f: sp.Rational(str(f)) for f in floats})
 
 
+def linear_homogeneous(exprs, state) -> bool:
+    """Whether every component is linear in the ``state`` symbols with no state-free term (f = A h),
+    whatever other symbols (the parameter, constants) its coefficients hold."""
+    zero = {x: 0 for x in state}
+    for e in exprs:
+        if not e.is_polynomial(*state):
+            return False
+        if sp.simplify(e.subs(zero)) != 0 or sp.Poly(e, *state).total_degree() > 1:
+            return False
+    return True
+
+
 class NormalForm:
     r"""A map :math:`h_{t+1} = f(h_t, g)` with scalar or vector state.
 
@@ -320,13 +332,7 @@ class NormalForm:
         is exactly M_2 times a function of g and T, and numerics may rescale
         h freely (such maps never "escape").
         """
-        zero = {x: 0 for x in self._state}
-        for e in self._rhs:
-            if not e.is_polynomial(*self._state):
-                return False
-            if sp.simplify(e.subs(zero)) != 0 or sp.Poly(e, *self._state).total_degree() > 1:
-                return False
-        return True
+        return linear_homogeneous(self._rhs, self._state)
 
     def evaluate(self, h: Any, g: Any) -> sp.Expr | sp.Matrix:
         """Exact value of f at a state ``h`` (scalar or sequence) and parameter ``g``."""

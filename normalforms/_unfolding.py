@@ -28,9 +28,8 @@ import numpy as np
 import sympy as sp
 
 from ._form import NormalForm, _to_exact
-from ._parse import as_expression, as_real_number
-from ._symbols import H0_SYMBOL
-from ._unroll import MAX_UNROLL_STEPS
+from ._parse import as_real_number
+from ._unroll import MAX_UNROLL_STEPS, initial_state
 
 #: Largest polynomial (terms) an unrolling may produce: expressions are expanded with sympy here, not in
 #: unroll's polynomial ring, so the bound is tighter (T = 5 of a cubic in (g, eps), 3e4 terms, took > 20 GB)
@@ -79,8 +78,13 @@ def cusp(b1: Any = 0, b2: Any = 0, param: str = "b1") -> NormalForm:
                       description=desc)
 
 
+def _parameters(form: NormalForm) -> dict[str, sp.Symbol]:
+    """The form's parameter and declared constants, by name: what a plane, theta or ``at`` may name."""
+    return {form.param.name: form.param} | {s.name: s for s in form.constant_symbols}
+
+
 def _plane_symbols(form: NormalForm, x: str, y: str) -> tuple[sp.Symbol, sp.Symbol]:
-    known = {form.param.name: form.param} | {s.name: s for s in form.constant_symbols}
+    known = _parameters(form)
     for name in (x, y):
         if name not in known:
             raise ValueError(f"{name!r} is not a parameter of this form: the plane can use {sorted(known)} "
@@ -245,7 +249,7 @@ class ParameterSensitivities:
         K = self.kernel()
         sub = {s: self.form.constants[s.name] for s in self.form.constant_symbols}
         sub.update(self.fixed)
-        names = {s.name: s for s in (self.form.param, *self.form.constant_symbols)}
+        names = _parameters(self.form)
         for name, v in values.items():
             if name not in names:
                 raise ValueError(f"{name!r} is not a parameter of this form ({sorted(names)})")
@@ -313,7 +317,7 @@ def parameter_sensitivities(form: NormalForm, params: Sequence[str] | None = Non
     if isinstance(T, bool) or not isinstance(T, int) or not 0 <= T <= MAX_UNROLL_STEPS:
         raise ValueError(f"T must be an integer in [0, {MAX_UNROLL_STEPS}] (exact expressions grow as deg(f)**T), "
                          f"got {T!r}")
-    known = {form.param.name: form.param} | {s.name: s for s in form.constant_symbols}
+    known = _parameters(form)
     names = list(known) if params is None else [str(p) for p in params]
     for name in names:
         if name not in known:
@@ -322,13 +326,7 @@ def parameter_sensitivities(form: NormalForm, params: Sequence[str] | None = Non
         raise ValueError(f"params repeat: {names}")
     theta = tuple(known[n] for n in names)
     n = form.dim
-    if h0 is None:
-        start = [H0_SYMBOL] if n == 1 else [sp.Symbol(f"h0_{s.name}", real=True) for s in form.state]
-    else:
-        start = [h0] if (n == 1 and not isinstance(h0, (list, tuple, sp.MatrixBase))) else list(h0)
-        if len(start) != n:
-            raise ValueError(f"h0 must have {n} component(s); got {len(start)}")
-        start = [_to_exact(as_expression(v, free_symbols=True, what="h0")) for v in start]
+    start = initial_state(form, h0)
     f = sp.Matrix(form.structure)
     jac = f.jacobian(sp.Matrix(form.state))
     ftheta = f.jacobian(sp.Matrix(theta))

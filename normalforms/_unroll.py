@@ -150,16 +150,7 @@ def unroll(form: NormalForm, T: int, h0: Any = None, g: Any = None, expand: bool
             f"use T <= {MAX_UNROLL_STEPS}, sensitivity_series() for symbolic t, or the numeric layer"
         )
     n = form.dim
-    if h0 is None:
-        start = [H0_SYMBOL] if n == 1 else [sp.Symbol(f"h0_{s.name}", real=True) for s in form.state]
-    else:
-        start = [h0] if (n == 1 and not isinstance(h0, (list, tuple, sp.MatrixBase))) else list(h0)
-        if len(start) != n:
-            raise ValueError(f"h0 must have {n} component(s) for this {n}-dimensional form; got {len(start)}")
-        start = [_to_exact(as_expression(v, free_symbols=True, what="h0")) for v in start]
-        for v in start:
-            if v.has(sp.S.NaN, sp.S.Infinity, sp.S.NegativeInfinity, sp.S.ComplexInfinity):
-                raise ValueError(f"h0 contains the non-finite value {v}; pass finite numbers")
+    start = initial_state(form, h0)
     gsub = {} if g is None else {form.param: _to_exact(as_expression(g, free_symbols=True, what=form.param.name))}
     symbolic = any(not v.is_number for v in start)
     polys = _polynomial_terms(form)
@@ -172,6 +163,22 @@ def unroll(form: NormalForm, T: int, h0: Any = None, g: Any = None, expand: bool
     if n == 1:
         return Unrolled(form, [x[0] for x in hs], [x[0] for x in ss], start[0])
     return Unrolled(form, hs, ss, start)
+
+
+def initial_state(form: NormalForm, h0: Any = None) -> list:
+    """The initial state of an exact unrolling, one exact expression per state variable: the symbol
+    ``h0`` (``h0_x, h0_y, ...`` for vector forms) by default, else ``h0`` checked (count, finite)."""
+    n = form.dim
+    if h0 is None:
+        return [H0_SYMBOL] if n == 1 else [sp.Symbol(f"h0_{s.name}", real=True) for s in form.state]
+    start = [h0] if (n == 1 and not isinstance(h0, (list, tuple, sp.MatrixBase))) else list(h0)
+    if len(start) != n:
+        raise ValueError(f"h0 must have {n} component(s) for this {n}-dimensional form; got {len(start)}")
+    start = [_to_exact(as_expression(v, free_symbols=True, what="h0")) for v in start]
+    for v in start:
+        if v.has(sp.S.NaN, sp.S.Infinity, sp.S.NegativeInfinity, sp.S.ComplexInfinity):
+            raise ValueError(f"h0 contains the non-finite value {v}; pass finite numbers")
+    return start
 
 
 def _unroll_expressions(form: NormalForm, T: int, start: list, gsub: dict, expand: bool) -> tuple[list, list]:

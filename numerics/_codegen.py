@@ -52,6 +52,7 @@ import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from normalforms import NormalForm
+from normalforms._form import linear_homogeneous
 
 from ._template import MODULE_TEMPLATE
 
@@ -164,18 +165,6 @@ class FormSource:
     source: str
     key: str
     runtime: bool = False
-    npar: int = 1
-
-
-def _linear_homogeneous(exprs, state) -> bool:
-    """f = A h (linear in the state, no state-free term), whatever the other symbols are."""
-    zero = {x: 0 for x in state}
-    for e in exprs:
-        if not e.is_polynomial(*state):
-            return False
-        if sp.simplify(e.subs(zero)) != 0 or sp.Poly(e, *state).total_degree() > 1:
-            return False
-    return True
 
 
 def _runtime_constants(form: NormalForm) -> bool:
@@ -183,7 +172,7 @@ def _runtime_constants(form: NormalForm) -> bool:
     not change whether the map is linear homogeneous (e.g. g*h + c at c = 0 is; the structure is not --
     such a form is compiled with its values, so the homogeneous kernels' rescaling is kept)."""
     return bool(form.constant_symbols) and (
-        _linear_homogeneous(form.structure, form.state) == form.is_linear_homogeneous)
+        linear_homogeneous(form.structure, form.state) == form.is_linear_homogeneous)
 
 
 def form_source(form: NormalForm) -> FormSource:
@@ -242,7 +231,7 @@ def form_source(form: NormalForm) -> FormSource:
     source = MODULE_TEMPLATE.render(dim=n, homogeneous=homogeneous, header=header, LOAD_P=load_p,
                                     npar=1 + len(ks), constants=", ".join(map(str, ks)) or "(none)", **pieces)
     key = hashlib.sha256(source.encode()).hexdigest()[:32]
-    return FormSource(dim=n, homogeneous=homogeneous, source=source, key=key, runtime=runtime, npar=1 + len(ks))
+    return FormSource(dim=n, homogeneous=homogeneous, source=source, key=key, runtime=runtime)
 
 
 def form_key(form: NormalForm) -> str:

@@ -193,15 +193,16 @@ class SweepResult:
         )
 
 
-def _raise_kernel_error(info: np.ndarray, g: np.ndarray, h0: np.ndarray, rows: np.ndarray | None = None,
-                        names: tuple = ()) -> None:
+def _raise_kernel_error(info: np.ndarray, rows: np.ndarray, h0: np.ndarray, names: tuple = ()) -> None:
+    """Raise for the first work item whose kernel reported a domain error or an overflow, naming its parameter
+    row (g = rows[:, 0], then the runtime constants ``names``)."""
     bad = np.argwhere(info[..., 0] != 0)
     if bad.size == 0:
         return
     ig, p = bad[0]
     status, t, sample = (int(v) for v in info[ig, p])
-    consts = "".join(f", {n} = {float(v)!r}" for n, v in zip(names, rows[ig, 1:])) if rows is not None else ""
-    where = f"g = {float(g[ig])!r}{consts}, initial condition {h0[:, sample].tolist()} (sample {sample}), step t = {t}"
+    consts = "".join(f", {n} = {float(v)!r}" for n, v in zip(names, rows[ig, 1:]))
+    where = f"g = {float(rows[ig, 0])!r}{consts}, initial condition {h0[:, sample].tolist()} (sample {sample}), step t = {t}"
     if status == 2:
         raise FloatingPointError(
             f"f(h, g) returned NaN inside the escape radius at {where}: the map is undefined there "
@@ -527,7 +528,7 @@ def partial_sums(form: NormalForm, g: np.ndarray, T: int, h0_k: np.ndarray, radi
     finally:
         bar.close()
     seconds = time.perf_counter() - start
-    _raise_kernel_error(info, g, h0_k, rows if rows.shape[1] > 1 else None, compiled.runtime_constants)
+    _raise_kernel_error(info, rows, h0_k, compiled.runtime_constants)
 
     return Partials(norm_m, norm_e, escaped, prof_m if profile else None, prof_e if profile else None, seconds)
 

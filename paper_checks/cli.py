@@ -168,6 +168,24 @@ def _add_form_args(p: argparse.ArgumentParser) -> None:
                    help="a constant of the map and its value (repeatable), e.g. --const eps=0.01")
 
 
+def _add_ensemble_args(p: argparse.ArgumentParser) -> None:
+    """The horizon and the uniform IC ensemble of a sweep (read back by :func:`_ensemble`)."""
+    p.add_argument("--T", type=_int_flag(1, 10**12), default=30, help="horizon")
+    p.add_argument("--ic-range", type=_positive_float_flag(), default=0.1, help="ICs uniform on [-A, A]")
+    p.add_argument("--samples", type=_int_flag(1), default=10_000, help="ensemble size B")
+    p.add_argument("--seed", type=_int_flag(0), default=0, help="seed of the ensemble, >= 0")
+    p.add_argument("--escape-radius", type=_positive_float_flag(), default=None,
+                   help="None: numerics.DEFAULT_ESCAPE_RADIUS")
+
+
+def _ensemble(args: argparse.Namespace, form: nf.NormalForm):
+    """(h0, keyword arguments) of a sweep from :func:`_add_ensemble_args`' flags."""
+    import numerics
+
+    h0 = numerics.uniform_ics(args.ic_range, args.samples, seed=args.seed, dim=form.dim)
+    return h0, ({} if args.escape_radius is None else {"escape_radius": args.escape_radius})
+
+
 _HELP = argparse.ArgumentDefaultsHelpFormatter
 
 
@@ -207,12 +225,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sweep", help="||sNTK_g|| over a g-grid and a uniform IC ensemble", formatter_class=_HELP)
     _add_form_args(s)
     s.add_argument("--g", required=True, help="grid START:STOP:N")
-    s.add_argument("--T", type=_int_flag(1, 10**12), default=30, help="horizon")
-    s.add_argument("--ic-range", type=_positive_float_flag(), default=0.1, help="ICs uniform on [-A, A]")
-    s.add_argument("--samples", type=_int_flag(1), default=10_000, help="ensemble size B")
-    s.add_argument("--seed", type=_int_flag(0), default=0, help="seed of the ensemble, >= 0")
-    s.add_argument("--escape-radius", type=_positive_float_flag(), default=None,
-                   help="None: numerics.DEFAULT_ESCAPE_RADIUS")
+    _add_ensemble_args(s)
     s.add_argument("--csv", help="write g, norm, log_norm, mean, escaped to this CSV")
     s.add_argument("--png", help="write the amplification curve to this PNG")
     s2 = sub.add_parser("sweep2d", help="||sNTK_g|| over a grid of two parameters (g and a constant, or two "
@@ -221,12 +234,7 @@ def _parser() -> argparse.ArgumentParser:
     s2.add_argument("--x", required=True, help="first axis NAME=START:STOP:N, e.g. g=0.5:1.5:200")
     s2.add_argument("--y", required=True, help="second axis NAME=START:STOP:N, e.g. eps=-0.1:0.1:200 (a negative "
                                                "START: --y=eps=-0.1:0.1:200)")
-    s2.add_argument("--T", type=_int_flag(1, 10**12), default=30, help="horizon")
-    s2.add_argument("--ic-range", type=_positive_float_flag(), default=0.1, help="ICs uniform on [-A, A]")
-    s2.add_argument("--samples", type=_int_flag(1), default=10_000, help="ensemble size B")
-    s2.add_argument("--seed", type=_int_flag(0), default=0, help="seed of the ensemble, >= 0")
-    s2.add_argument("--escape-radius", type=_positive_float_flag(), default=None,
-                    help="None: numerics.DEFAULT_ESCAPE_RADIUS")
+    _add_ensemble_args(s2)
     s2.add_argument("--csv", help="write every grid point (x, y, norm, log_norm, mean, escaped) to this CSV")
     s2.add_argument("--png", default="amplification_map.png", help="write the map to this PNG")
     f = sub.add_parser("figure2", help="reproduce the paper's figure 2", formatter_class=_HELP)
@@ -350,8 +358,7 @@ def _sweep(args: argparse.Namespace) -> None:
     g = _grid(args.g)
     csv_path = _writable_file("--csv", args.csv) if args.csv else None
     png_path = _writable_file("--png", args.png) if args.png else None
-    h0 = numerics.uniform_ics(args.ic_range, args.samples, seed=args.seed, dim=form.dim)
-    kwargs = {} if args.escape_radius is None else {"escape_radius": args.escape_radius}
+    h0, kwargs = _ensemble(args, form)
     res = numerics.sweep(form, g, args.T, h0, **kwargs)
     print(res)
     if csv_path:
@@ -388,8 +395,7 @@ def _sweep2d(args: argparse.Namespace) -> None:
         raise ValueError(f"the grid has {x.size * y.size} points, above {_MAX_GRID}; use fewer points per axis")
     csv_path = _writable_file("--csv", args.csv) if args.csv else None
     png_path = _writable_file("--png", args.png) if args.png else None
-    h0 = numerics.uniform_ics(args.ic_range, args.samples, seed=args.seed, dim=form.dim)
-    kwargs = {} if args.escape_radius is None else {"escape_radius": args.escape_radius}
+    h0, kwargs = _ensemble(args, form)
     axes = {xn: x, yn: y}
     if form.param.name not in axes:
         raise ValueError(f"one axis must be the form's parameter {form.param.name!r}; the other a constant "

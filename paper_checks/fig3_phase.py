@@ -97,6 +97,7 @@ def _series():
     return s
 
 
+@lru_cache(maxsize=256)  # every cell asks for its pair's S_T twice (its rank, the prediction): derive once
 def curvature(mu: float, T: int) -> float:
     """S_T(mu) = sum_{t=1}^T t^2 mu^(2(t-1)), from the symbolic layer's closed form of the stability flip."""
     import sympy as sp
@@ -392,7 +393,7 @@ def run(out_dir: Path, quick: bool = False, train_missing: bool = True) -> list[
     off = [c for c in hundred if not on_teacher(c)]
     hundred = [c for c in hundred if on_teacher(c)]
     where = "; ".join(f"mu {tuple(c['mu'])}, a {c['amplitude']:g}, {c['kind']}: {c['ratio']:.3g}"
-                      + ("" if on_teacher(c) else " (ended off the teacher's modes)") for c in hundred) or "none"
+                      for c in hundred) or "none"
     by_kind = {}
     for k in KINDS:
         sub = [c for c in cells if c.get("kind") == k]
